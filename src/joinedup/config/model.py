@@ -1,0 +1,341 @@
+"""The configuration model for ``partnership.yaml``.
+
+One pydantic model, validated before anything runs. ``docs/configuration.md`` documents
+every key, and a test checks that it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Agency",
+    "Authority",
+    "CrosswalkConfig",
+    "EventMapping",
+    "FieldSpec",
+    "Filter",
+    "Geography",
+    "GroupMapping",
+    "IdentityMapping",
+    "NoteMapping",
+    "PartnershipConfig",
+    "PartnershipInfo",
+    "PlaceMapping",
+    "RecordMapping",
+    "SharingAgreement",
+    "SourceConfig",
+]
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+AGENCY_TYPES = (
+    "police",
+    "childrens_social_care",
+    "adult_social_care",
+    "health",
+    "education",
+    "youth_justice",
+    "voluntary",
+    "other",
+)
+TIERS = ("operational", "strategic", "community")
+CROSSWALK_LISTS = (
+    "exploitation_type",
+    "event_type",
+    "role",
+    "place_type",
+    "sex",
+    "ethnicity",
+    "group_type",
+)
+
+Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """Where a canonical field's value comes from in a source row."""
+
+    column: str | None = None
+    columns: list[str] | None = None
+    value: str | None = None
+    parse: Literal["text", "date", "integer", "boolean"] = "text"
+    formats: list[str] | None = None
+    crosswalk: str | None = None
+    split: str | None = None
+    true_values: list[str] | None = None
+    order: Literal["surname_forename", "forename_surname"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"column": data}
+        return data
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldSpec:
+        given = [k for k in ("column", "columns", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'column', 'columns' or 'value' "
+                f"(found {', '.join(given) if given else 'none'})"
+            )
+        if self.columns is not None and not self.columns:
+            raise ValueError("'columns' must list at least one column")
+        if self.formats is not None and self.parse != "date":
+            raise ValueError("'formats' applies only with parse: date")
+        return self
+
+    def source_columns(self) -> list[str]:
+        if self.column is not None:
+            return [self.column]
+        return list(self.columns or [])
+
+
+class Filter(_Strict):
+    """A rule that drops rows before mapping (test records, out-of-scope rows)."""
+
+    column: str
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    matches: str | None = None
+    is_blank: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Filter:
+        given = [
+            k for k in ("equals", "in_", "matches", "is_blank") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'equals', 'in', 'matches' or 'is_blank'")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class RecordMapping(_Strict):
+    id: FieldSpec
+    date: FieldSpec | None = None
+
+
+class IdentityMapping(_Strict):
+    forename: FieldSpec | None = None
+    surname: FieldSpec | None = None
+    full_name: FieldSpec | None = None
+    preferred_name: FieldSpec | None = None
+    dob: FieldSpec | None = None
+    dob_estimated: FieldSpec | None = None
+    sex: FieldSpec | None = None
+    postcode: FieldSpec | None = None
+    nhs_number: FieldSpec | None = None
+    upn: FieldSpec | None = None
+    pnc_id: FieldSpec | None = None
+    local_id: FieldSpec | None = None
+    ethnicity: FieldSpec | None = None
+
+    @model_validator(mode="after")
+    def _full_name_order(self) -> IdentityMapping:
+        if self.full_name is not None and self.full_name.order is None:
+            raise ValueError(
+                "full_name needs 'order: surname_forename' or 'order: forename_surname'"
+            )
+        return self
+
+
+class EventMapping(_Strict):
+    id: FieldSpec
+    type: FieldSpec
+    date: FieldSpec | None = None
+    end_date: FieldSpec | None = None
+    outcome: FieldSpec | None = None
+    detail: FieldSpec | None = None
+    exploitation: FieldSpec | None = None
+
+
+class PlaceMapping(_Strict):
+    name: FieldSpec | None = None
+    postcode: FieldSpec | None = None
+    type: FieldSpec | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PlaceMapping:
+        if self.name is None and self.postcode is None:
+            raise ValueError("a place needs at least a 'name' or a 'postcode'")
+        return self
+
+
+class GroupMapping(_Strict):
+    id: FieldSpec
+    type: FieldSpec
+    name: FieldSpec | None = None
+    role: FieldSpec | None = None
+
+
+class NoteMapping(_Strict):
+    text: FieldSpec
+    theme: FieldSpec | None = None
+    date: FieldSpec | None = None
+    tier: Literal["operational", "strategic", "community"] = "operational"
+
+
+class SourceConfig(_Strict):
+    id: Ident
+    agency: Ident
+    dataset: str
+    file: str
+    format: Literal["csv", "xlsx", "parquet", "json", "jsonl"]
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "windows-1252", "latin-1"] = "utf-8"
+    delimiter: str | None = None
+    sheet: str | int = 0
+    header_row: int = Field(default=1, ge=1)
+    extracted_at: dt.date | None = None
+    sharing_agreement: Ident
+    filters: list[Filter] = []
+    record: RecordMapping
+    identity: IdentityMapping = IdentityMapping()
+    event: EventMapping | None = None
+    role: FieldSpec | None = None
+    place: PlaceMapping | None = None
+    group: GroupMapping | None = None
+    note: NoteMapping | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        if v is not None and len(v) != 1:
+            raise ValueError("delimiter must be a single character, e.g. ',' or '|'")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceConfig:
+        if self.place is not None and self.event is None:
+            raise ValueError("'place' needs an 'event' mapping: a place is where an event happened")
+        if self.role is not None and self.event is None:
+            raise ValueError("'role' needs an 'event' mapping")
+        return self
+
+    def field_specs(self) -> dict[str, FieldSpec]:
+        """Every mapped field, keyed by its canonical path (e.g. identity.dob)."""
+        out: dict[str, FieldSpec] = {}
+        for section in ("record", "identity", "event", "place", "group", "note"):
+            part = getattr(self, section)
+            if part is None:
+                continue
+            for name in type(part).model_fields:
+                spec = getattr(part, name)
+                if isinstance(spec, FieldSpec):
+                    out[f"{section}.{name}"] = spec
+        if self.role is not None:
+            out["role"] = self.role
+        return out
+
+
+class PartnershipInfo(_Strict):
+    name: str
+    reference_date: dt.date | None = None
+
+
+class Authority(_Strict):
+    code: str = Field(min_length=1, max_length=16)
+    name: str
+
+
+class Geography(_Strict):
+    areas: str | None = None
+    postcodes: str | None = None
+    population: str | None = None
+
+
+class Agency(_Strict):
+    id: Ident
+    name: str
+    type: Literal[
+        "police",
+        "childrens_social_care",
+        "adult_social_care",
+        "health",
+        "education",
+        "youth_justice",
+        "voluntary",
+        "other",
+    ]
+    authority: str | None = None
+
+
+class SharingAgreement(_Strict):
+    key: Ident
+    title: str
+    tiers: list[Literal["operational", "strategic", "community"]] = ["operational", "strategic"]
+    lawful_basis: str | None = None
+    purposes: list[str] = []
+    retention_years: int | None = Field(default=None, ge=0)
+    owner: str | None = None
+
+
+class CrosswalkConfig(_Strict):
+    list: Literal[
+        "exploitation_type",
+        "context",
+        "event_type",
+        "role",
+        "place_type",
+        "sex",
+        "ethnicity",
+        "group_type",
+        "tier",
+    ]
+    codes: dict[str, str] | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CrosswalkConfig:
+        if (self.codes is None) == (self.file is None):
+            raise ValueError("give exactly one of 'codes' (inline) or 'file' (a CSV)")
+        return self
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        # YAML reads codes such as 1, 2, 9 or Y/N-looking keys as numbers or booleans.
+        if isinstance(v, dict):
+            return {_yaml_scalar(k): _yaml_scalar(val) for k, val in v.items()}
+        return v
+
+
+def _yaml_scalar(v: Any) -> Any:
+    if isinstance(v, bool):
+        return "Y" if v else "N"
+    if isinstance(v, int | float):
+        return str(v)
+    return v
+
+
+class PartnershipConfig(_Strict):
+    partnership: PartnershipInfo
+    taxonomy_version: str = "2026.1"
+    secret_file: str = ".joinedup-secret"
+    authorities: list[Authority] = Field(min_length=1)
+    geography: Geography = Geography()
+    agencies: list[Agency] = Field(min_length=1)
+    sharing_agreements: list[SharingAgreement] = Field(min_length=1)
+    crosswalks: dict[str, CrosswalkConfig] = {}
+    sources: list[SourceConfig] = Field(min_length=1)
+
+    def agency(self, agency_id: str) -> Agency:
+        return next(a for a in self.agencies if a.id == agency_id)
+
+    def source(self, source_id: str) -> SourceConfig:
+        return next(s for s in self.sources if s.id == source_id)

@@ -1,0 +1,197 @@
+"""The overview page's figures, as each tier may see them.
+
+:func:`protect_overview` is the only route from a raw :class:`~joinedup.insight.Overview`
+to anything shown; :func:`current_overview` opens the current release, reads the raw
+figures and protects them, so callers (web, report, export) never run SQL themselves.
+
+What leaves the store, by tier:
+
+- strategic and operational: release facts, the sources' ROW counts, persons, children
+  and young adults, and the headline table (distinct persons with an exploitation
+  concern, report group x home authority, with margins) after suppression.
+- community: release facts and persons with a concern by authority only, at the
+  community threshold (10); no breakdown by type, no sources.
+
+Row counts of sources are published unsuppressed at strategic and operational tier: they
+count rows in an agency's file, not people (one child may have many rows, a row may be
+about no child in scope), and they are facts about data quality that the board needs to
+judge the figures. They are not published at community tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+
+from joinedup.disclosure.policy import (
+    SUPPRESSED,
+    DisclosurePolicy,
+    Tier,
+    policy_for,
+    suppression_footnote,
+)
+from joinedup.disclosure.suppression import protect_cells, protect_one_way, protect_two_way
+from joinedup.errors import ReleaseError
+from joinedup.insight import Overview, overview_figures
+from joinedup.release import open_current
+
+__all__ = ["ReleaseLike", "current_overview", "open_current_release", "protect_overview"]
+
+
+class ReleaseLike(Protocol):
+    """What disclosure needs of a release handle (``joinedup.release.ReleaseHandle``)."""
+
+    @property
+    def release_id(self) -> str: ...
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
+
+
+def _policy_dict(policy: DisclosurePolicy) -> dict[str, Any]:
+    return {
+        "threshold": policy.threshold,
+        "rounding_base": policy.rounding_base,
+        "suppressed": SUPPRESSED,
+        "footnote": suppression_footnote(policy),
+    }
+
+
+def _release_dict(overview: Overview) -> dict[str, Any]:
+    r = overview.release
+    return {
+        "release_id": r.release_id,
+        "built_at": r.built_at,
+        "partnership": r.partnership,
+        "reference_date": r.reference_date,
+    }
+
+
+def _authorities(overview: Overview) -> list[dict[str, Any]]:
+    return [{"code": a.code, "name": a.name} for a in overview.concerns.authorities]
+
+
+def _strategic(overview: Overview, policy: DisclosurePolicy) -> dict[str, Any]:
+    t = overview.concerns
+    codes = [a.code for a in t.authorities]
+    table = protect_two_way(
+        t.cells,
+        policy,
+        rows=t.groups,
+        cols=codes,
+        row_totals=t.by_group,
+        col_totals=t.by_authority,
+        total=t.total,
+    )
+    # Counts of all persons, children and young adults: no published relation ties them
+    # together (persons also holds adults of 25 and over), so each is protected alone.
+    people = protect_cells(
+        {
+            "all": overview.persons,
+            "children": overview.children,
+            "young_adults": overview.young_adults,
+        },
+        [],
+        policy,
+    )
+    return {
+        "sources": [
+            {
+                "source": s.source,
+                "agency": s.agency,
+                "dataset": s.dataset,
+                "rows_read": s.rows_read,
+                "rows_loaded": s.rows_loaded,
+                "rows_quarantined": s.rows_quarantined,
+                "extracted_at": s.extracted_at,
+            }
+            for s in overview.sources
+        ],
+        "persons": people,
+        "concerns": {
+            "authorities": _authorities(overview),
+            "rows": [
+                {
+                    "group": g,
+                    "cells": [table.cells[(g, c)] for c in codes],
+                    "total": table.row_totals[g],
+                }
+                for g in t.groups
+            ],
+            "totals": [table.col_totals[c] for c in codes],
+            "total": table.total,
+        },
+    }
+
+
+def _community(overview: Overview, policy: DisclosurePolicy) -> dict[str, Any]:
+    t = overview.concerns
+    codes = [a.code for a in t.authorities]
+    counts = {i: t.by_authority[c] for i, c in enumerate(codes)}
+    cells, total = protect_one_way(counts, policy, total=t.total)
+    return {
+        "areas": {
+            "authorities": _authorities(overview),
+            "persons_with_concern": [cells[i] for i in range(len(codes))],
+            "total": total,
+        }
+    }
+
+
+def protect_overview(
+    overview: Overview, tier: Tier, *, policy: DisclosurePolicy | None = None
+) -> dict[str, Any]:
+    """Exactly what of ``overview`` may leave the store for ``tier``, JSON-ready.
+
+    Every count of people is a whole number or "c". ``policy`` defaults to the tier's.
+    """
+    tier = Tier(tier)
+    policy = policy or policy_for(tier)
+    out: dict[str, Any] = {
+        "tier": tier.value,
+        "release": _release_dict(overview),
+        "disclosure": _policy_dict(policy),
+    }
+    if tier is Tier.COMMUNITY:
+        out.update(_community(overview, policy))
+    else:
+        out.update(_strategic(overview, policy))
+    return out
+
+
+def open_current_release(partnership_dir: Path) -> ReleaseLike:
+    """The current release of a partnership (``joinedup.release.open_current``)."""
+    return open_current(partnership_dir)
+
+
+def current_overview(
+    partnership_dir: Path,
+    tier: Tier,
+    *,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """The overview of the partnership's current release, protected for ``tier``.
+
+    Raises :class:`~joinedup.errors.ReleaseError` when there is no release, or when the
+    release cannot be read.
+    """
+    handle = (open_release or open_current_release)(partnership_dir)
+    try:
+        con = handle.connect()
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
+            "Run `joinedup build DIR` to build a new one."
+        ) from exc
+    try:
+        overview = overview_figures(con)
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
+            "be from an older version of joinedup. Run `joinedup build DIR` to rebuild it."
+        ) from exc
+    finally:
+        con.close()
+    return protect_overview(overview, tier)

@@ -1,0 +1,184 @@
+"""The release store: immutable releases under ``DIR/releases/``, published atomically.
+
+Layout::
+
+    DIR/releases/
+      CURRENT                  the id of the current release (replaced atomically)
+      <release-id>/            one folder per published release, never changed again
+        release.duckdb
+        manifest.json
+      .building-<release-id>/  a build in progress (ignored; removed by the next build)
+      .build.lock              held while a build runs
+
+A build writes everything into ``.building-<id>``, closes the database, renames the
+folder to ``<id>`` and only then replaces ``CURRENT``. A build that fails or is killed
+leaves ``CURRENT`` pointing at the previous, complete release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from joinedup.errors import BuildError, ReleaseError
+
+__all__ = [
+    "DB_FILE",
+    "MANIFEST_FILE",
+    "ReleaseHandle",
+    "build_lock",
+    "current_release_id",
+    "list_releases",
+    "new_release_id",
+    "open_current",
+    "open_release",
+    "publish",
+    "releases_dir",
+    "staging_dir",
+]
+
+DB_FILE = "release.duckdb"
+MANIFEST_FILE = "manifest.json"
+CURRENT_FILE = "CURRENT"
+STAGING_PREFIX = ".building-"
+
+
+@dataclass(frozen=True)
+class ReleaseHandle:
+    """A published release: its id, its folder and its manifest."""
+
+    release_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_FILE
+
+    @property
+    def built_at(self) -> str:
+        return str(self.manifest.get("built_at", ""))
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the release's DuckDB file."""
+        return duckdb.connect(str(self.db_path), read_only=True)
+
+
+def releases_dir(partnership_dir: Path) -> Path:
+    return Path(partnership_dir) / "releases"
+
+
+def new_release_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique release id: UTC time of the build and a random suffix."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def staging_dir(partnership_dir: Path, release_id: str) -> Path:
+    return releases_dir(partnership_dir) / f"{STAGING_PREFIX}{release_id}"
+
+
+@contextmanager
+def build_lock(partnership_dir: Path) -> Iterator[None]:
+    """Hold the partnership's build lock; refuse a second build running at once."""
+    rdir = releases_dir(partnership_dir)
+    rdir.mkdir(parents=True, exist_ok=True)
+    with (rdir / ".build.lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(
+                f"Another build of {partnership_dir} is running. Wait for it to finish."
+            ) from None
+        try:
+            # no build holds the lock, so any staging folder is left from a killed build
+            for stale in rdir.glob(f"{STAGING_PREFIX}*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(partnership_dir: Path, release_id: str, manifest: dict[str, Any]) -> ReleaseHandle:
+    """Make a finished staging folder a release and then the current one, atomically."""
+    rdir = releases_dir(partnership_dir)
+    staged = staging_dir(partnership_dir, release_id)
+    if not (staged / DB_FILE).is_file():
+        raise BuildError(f"Nothing to publish: {staged} has no {DB_FILE}.")
+    manifest_path = staged / MANIFEST_FILE
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    for f in (staged / DB_FILE, manifest_path):
+        with f.open("rb") as fh:
+            os.fsync(fh.fileno())
+    final = rdir / release_id
+    os.rename(staged, final)
+    _fsync_dir(rdir)
+    tmp = rdir / f".{CURRENT_FILE}.{release_id}.tmp"
+    with tmp.open("w") as fh:
+        fh.write(release_id + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, rdir / CURRENT_FILE)
+    _fsync_dir(rdir)
+    return open_release(partnership_dir, release_id)
+
+
+def current_release_id(partnership_dir: Path) -> str | None:
+    path = releases_dir(partnership_dir) / CURRENT_FILE
+    if not path.is_file():
+        return None
+    value = path.read_text().strip()
+    return value or None
+
+
+def open_release(partnership_dir: Path, release_id: str) -> ReleaseHandle:
+    path = releases_dir(partnership_dir) / release_id
+    if release_id.startswith(".") or "/" in release_id or not (path / DB_FILE).is_file():
+        raise ReleaseError(f"No release '{release_id}' in {releases_dir(partnership_dir)}.")
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    return ReleaseHandle(release_id, path, manifest)
+
+
+def open_current(partnership_dir: Path) -> ReleaseHandle:
+    """The current release; ReleaseError when none has been built yet."""
+    rid = current_release_id(partnership_dir)
+    if rid is None:
+        raise ReleaseError(
+            f"No release has been built in {partnership_dir} yet. "
+            f"Run `joinedup build {partnership_dir}` first."
+        )
+    return open_release(partnership_dir, rid)
+
+
+def list_releases(partnership_dir: Path) -> list[ReleaseHandle]:
+    """Published releases, oldest first."""
+    rdir = releases_dir(partnership_dir)
+    if not rdir.is_dir():
+        return []
+    out = []
+    for p in sorted(rdir.iterdir()):
+        if p.is_dir() and not p.name.startswith(".") and (p / DB_FILE).is_file():
+            out.append(open_release(partnership_dir, p.name))
+    return out

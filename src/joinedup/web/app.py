@@ -1,0 +1,53 @@
+"""The web app: ``create_app`` collects the page routers; ``serve`` runs it.
+
+The app opens the current release on every request (a cheap, read-only open), so a new
+build is visible without a restart. Routes never query a release: they call
+``joinedup.disclosure``, which returns only what the visitor's tier may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import joinedup
+from joinedup.disclosure import ReleaseLike
+from joinedup.web.deps import WebSettings
+from joinedup.web.errors import install_error_handlers
+from joinedup.web.routes import health, overview
+
+__all__ = ["create_app", "serve"]
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    partnership_dir: Path, *, open_release: Callable[[Path], ReleaseLike] | None = None
+) -> FastAPI:
+    """The joinedup web app for one partnership folder.
+
+    ``open_release`` replaces ``joinedup.release.open_current`` (for tests and embedding).
+    """
+    app = FastAPI(
+        title="joinedup",
+        version=joinedup.__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = WebSettings(Path(partnership_dir), open_release)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.include_router(overview.router)
+    app.include_router(health.router)
+    return app
+
+
+def serve(partnership_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the app with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(partnership_dir), host=host, port=port)

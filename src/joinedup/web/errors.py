@@ -1,0 +1,93 @@
+"""Error responses: one JSON shape, and matching HTML pages.
+
+Every error the web app returns as JSON has the shape (tested)::
+
+    {"error": {"status": 404, "title": "Not Found", "detail": "..."}}
+
+A request gets JSON when its path ends in ``.json`` or it asks for JSON and not HTML;
+otherwise it gets an HTML page with the same status, title and detail.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from joinedup.errors import ReleaseError
+from joinedup.web.templating import templates
+
+__all__ = ["error_body", "error_response", "install_error_handlers", "wants_json"]
+
+log = logging.getLogger(__name__)
+
+NO_RELEASE_TITLE = "No release to show yet"
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.endswith(".json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_body(status: int, title: str, detail: str) -> dict[str, dict[str, object]]:
+    return {"error": {"status": status, "title": title, "detail": detail}}
+
+
+def error_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    page: str = "error.html",
+) -> Response:
+    title = title or HTTPStatus(status).phrase
+    if wants_json(request):
+        return JSONResponse(error_body(status, title, detail), status_code=status)
+    context = {"status": status, "title": title, "detail": detail}
+    return templates.TemplateResponse(request, page, context, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).description
+    if status == 404 and detail == HTTPStatus(404).phrase:
+        detail = f"There is no page at {request.url.path}."
+    return error_response(request, status, detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
+    )
+    return error_response(request, 422, f"The request is not valid: {problems}")
+
+
+async def _release_error(request: Request, exc: Exception) -> Response:
+    detail = (
+        f"{exc} There is no release of this partnership to show. "
+        "Run `joinedup build DIR` on the partnership folder, then reload this page."
+    )
+    return error_response(request, 503, detail, title=NO_RELEASE_TITLE, page="no_release.html")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("Unhandled error on %s: %s", request.url.path, type(exc).__name__)
+    return error_response(
+        request, 500, "Something went wrong. The error has been logged; try again later."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ReleaseError, _release_error)
+    app.add_exception_handler(Exception, _server_error)

@@ -1,0 +1,45 @@
+"""The overview page ``/`` and its twin ``/overview.json``, from one view function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from joinedup.disclosure import current_overview
+from joinedup.web.charts import bar_chart
+from joinedup.web.deps import SettingsDep, TierDep
+from joinedup.web.templating import templates
+
+router = APIRouter()
+
+
+def page_context(data: dict[str, Any]) -> dict[str, Any]:
+    """What the template needs beyond the protected figures: the chart geometry."""
+    context: dict[str, Any] = {"data": data, "chart": None}
+    concerns = data.get("concerns")
+    if concerns:
+        context["chart"] = bar_chart(
+            "People with an exploitation concern, by type",
+            [row["group"] for row in concerns["rows"]],
+            [row["total"] for row in concerns["rows"]],
+        )
+    areas = data.get("areas")
+    if areas:
+        context["chart"] = bar_chart(
+            "People with an exploitation concern, by local authority",
+            [a["name"] for a in areas["authorities"]],
+            areas["persons_with_concern"],
+        )
+    return context
+
+
+@router.get("/", response_class=HTMLResponse, name="overview")
+@router.get("/overview.json", response_class=JSONResponse, name="overview_json")
+def overview(request: Request, settings: SettingsDep, tier: TierDep) -> Response:
+    """The current release at a glance, protected for the visitor's tier."""
+    data = current_overview(settings.partnership_dir, tier, open_release=settings.open_release)
+    if request.url.path.endswith(".json"):
+        return JSONResponse(data)
+    return templates.TemplateResponse(request, "overview.html", page_context(data))

@@ -1,0 +1,78 @@
+"""The synthetic partnership through the whole pipeline: what a new user meets first."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from joinedup.cli import cli
+from joinedup.release import list_releases, open_current
+from joinedup.web import create_app
+
+
+def _truth(root: Path, name: str) -> list[dict[str, str]]:
+    with (root / "truth" / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_synthetic_release_matches_truth(synth_built: Path) -> None:
+    truth = {(r["source"], r["source_record_id"]) for r in _truth(synth_built, "record_person.csv")}
+    planted = _truth(synth_built, "planted_problems.csv")
+    bad_dates = {
+        (p["source"], p["source_record_id"]) for p in planted if p["problem"] == "impossible_date"
+    }
+    with open_current(synth_built).connect() as con:
+        loaded = set(con.execute("SELECT source, source_record_id FROM record_person").fetchall())
+        quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+        unknown_sources = con.execute(
+            "SELECT count(*) FROM record_person WHERE person_id IS NULL"
+        ).fetchone()
+    # every loaded record is in the truth; the only ones missing are the planted bad dates
+    assert loaded <= truth
+    assert truth - loaded == bad_dates
+    assert quarantined == (len(bad_dates),)
+    assert unknown_sources == (0,)
+
+
+def test_exact_linkage_never_joins_two_true_people(synth_built: Path) -> None:
+    """Identifiers with valid check digits are trusted: a wrong link would be a real harm."""
+    truth = {
+        (r["source"], r["source_record_id"]): r["person_id"]
+        for r in _truth(synth_built, "record_person.csv")
+    }
+    with open_current(synth_built).connect() as con:
+        rows = con.execute(
+            "SELECT source, source_record_id, person_id FROM record_person"
+        ).fetchall()
+    true_people: dict[str, set[str]] = {}
+    for source, rid, pid in rows:
+        true_people.setdefault(pid, set()).add(truth[(source, rid)])
+    merged = [p for p, t in true_people.items() if len(t) > 1]
+    assert merged == []
+
+
+def test_overview_page_on_synthetic_release(synth_built: Path) -> None:
+    client = TestClient(create_app(synth_built))
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Wexbury" in page.text and "Ashdown" in page.text
+    data = client.get("/overview.json").json()
+    assert data == client.get("/overview.json").json()
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_demo_no_serve(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(
+        cli, ["demo", "--dir", str(target), "--people", "200", "--seed", "3", "--no-serve"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Built release" in result.stdout
+    # a second run reuses the folder and builds again
+    again = CliRunner().invoke(cli, ["demo", "--dir", str(target), "--no-serve"])
+    assert again.exit_code == 0
+    assert "Using the synthetic partnership already in" in again.stdout
+    assert len(list_releases(target)) == 2
