@@ -153,7 +153,7 @@ def build(directory: Path) -> None:
     Example:
       joinedup build ./demo
     """
-    from joinedup.release.build import build_release
+    from joinedup.pipeline import build as build_release
 
     with progress_bar() as update:
         result = build_release(directory, progress=update)
@@ -258,7 +258,7 @@ def demo(directory: Path, people: int, seed: int, no_serve: bool, host: str, por
     Example:
       joinedup demo --dir ./demo --no-serve
     """
-    from joinedup.release.build import build_release
+    from joinedup.pipeline import build as build_release
     from joinedup.synth import generate
 
     if (directory / "partnership.yaml").is_file():

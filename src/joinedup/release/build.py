@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -53,10 +53,37 @@ from joinedup.sources import (
 from joinedup.sources.parsers import install_macros
 from joinedup.taxonomy import load_taxonomy
 
-__all__ = ["BuildResult", "Progress", "build_release", "file_sha256", "load_secret"]
+__all__ = [
+    "BuildContext",
+    "BuildResult",
+    "ExtraStage",
+    "Progress",
+    "build_release",
+    "file_sha256",
+    "load_secret",
+]
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a later stage sees when it adds to a release before it is published."""
+
+    con: duckdb.DuckDBPyConnection
+    partnership_dir: Path
+    config: PartnershipConfig
+    release_id: str
+    reference_date: dt.date
+    progress: Progress
+
+
+# A named stage run inside the build, after persons and places are derived and before
+# publishing (e.g. insight computing the question pack). Stages later in the flow than
+# `release` hand theirs in through `build_release(extra_stages=...)`, so this module never
+# imports them.
+ExtraStage = tuple[str, Callable[[BuildContext], None]]
 
 
 @dataclass
@@ -261,6 +288,7 @@ def build_release(
     *,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
+    extra_stages: Sequence[ExtraStage] = (),
 ) -> BuildResult:
     """Build a new release of the partnership and make it current; see the module docstring."""
     base = Path(partnership_dir)
@@ -278,7 +306,17 @@ def build_release(
         con = duckdb.connect(str(stage / DB_FILE))
         try:
             result = _build_into(
-                con, base, cfg, taxonomy, files, secret, now, release_id, timer, report
+                con,
+                base,
+                cfg,
+                taxonomy,
+                files,
+                secret,
+                now,
+                release_id,
+                timer,
+                report,
+                extra_stages,
             )
             con.execute("CHECKPOINT")
         except BaseException as exc:
@@ -324,6 +362,7 @@ def _build_into(
     release_id: str,
     timer: _Timer,
     report: Progress,
+    extra_stages: Sequence[ExtraStage],
 ) -> dict[str, int]:
     from joinedup.taxonomy import Taxonomy
 
@@ -382,6 +421,11 @@ def _build_into(
     )
     report("derive", 0, 1)
     timer.run("derive", lambda: derive.derive_tables(con, reference))
+    ctx = BuildContext(con, base, cfg, release_id, reference, report)
+    for name, stage_fn in extra_stages:
+        report(name, 0, 1)
+        timer.run(name, partial(stage_fn, ctx))
+        report(name, 1, 1)
 
     # source, release_info and lineage
     for src in cfg.sources:
