@@ -12,8 +12,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "joinedup needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing joinedup and its pinned dependencies into $(VENV) ..."
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock \
+		> $(VENV)/pip.log 2>&1 || { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+		> $(VENV)/pip.log 2>&1 || { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -38,6 +40,7 @@ bench: setup
 # Re-pin dependencies after editing pyproject.toml (maintainers only).
 lock:
 	rm -rf /tmp/joinedup-lock && $(PYTHON) -m venv /tmp/joinedup-lock
+	/tmp/joinedup-lock/bin/pip install --quiet --disable-pip-version-check --upgrade setuptools wheel
 	/tmp/joinedup-lock/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	/tmp/joinedup-lock/bin/pip freeze --all --exclude-editable | grep -v -e '^joinedup' -e '^pip==' > requirements.lock
 

@@ -29,7 +29,7 @@ crosswalks:
     codes: {V: victim, S: person_of_concern, W: witness}
   flags:
     list: exploitation_type
-    codes: {CSE: cse, CCE: cce, CL: county_lines}
+    codes: {CSE: cse, CCE: cce, CL: county_lines, DA: ""}
   places:
     list: place_type
     codes: {Takeaway: takeaway, Park: park, House: other_residential}
@@ -87,7 +87,7 @@ sources:
 # (The CSV lines below are long on purpose: they are rows of an extract.)
 CRIMES = """\
 InvID,Ref,Role,Forename,Surname,DOB,Gender,Postcode,NHS,PNC,When,Flags,Location,LocPostcode,LocType
-1,C1,V,Amélie,Smith,03/04/2010,F,WX1 2AB,9434765919,,01/09/2026 22:10,CSE,Chicken Palace,WX1 3AB,Takeaway
+1,C1,V,Amélie,Smith,03/04/2010,F,WX1 2AB,9434765919,,01/09/2026 22:10,CSE;DA,Chicken Palace,WX1 3AB,Takeaway
 2,C1,S,Dan,Jones,01/01/1990,M,WX2 1AB,,12/345A,01/09/2026 22:10,CSE,Chicken Palace,WX1 3AB,Takeaway
 3,C2,V,Kai,Brown,05/06/2011,M,QY1 1AB,,,02/09/2026 10:00,CCE;CL,Flat 3,QY1 2AB,House
 4,C3,V,Ben,Green,31/02/2010,M,QY1 1AB,,,03/09/2026 10:00,CCE,Park,QY1 2AB,Park

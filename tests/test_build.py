@@ -100,6 +100,7 @@ def test_events_places_exploitation(built: duckdb.DuckDBPyConnection) -> None:
     types = built.execute(
         "SELECT exploitation_type, count(*) FROM event_exploitation GROUP BY 1 ORDER BY 1"
     ).fetchall()
+    # DA is a known local code that maps to nothing on purpose: it adds no row
     assert types == [("cce", 2), ("county_lines", 2), ("cse", 1)]
     roles = built.execute(
         "SELECT role, count(*) FROM event_person WHERE event_id = 'police_crimes:C1' GROUP BY 1 "

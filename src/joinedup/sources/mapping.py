@@ -301,12 +301,13 @@ def exploitation_rows_sql(
     )
     mapped = cw.case_sql(spec.crosswalk, "local_code") if spec.crosswalk else "lower(local_code)"
     return (
-        "SELECT DISTINCT event_id, trim(unnest(string_split(mapped, ';'))) AS exploitation_type, "
+        "SELECT DISTINCT event_id, exploitation_type, local_code FROM ("
+        "SELECT event_id, trim(unnest(string_split(mapped, ';'))) AS exploitation_type, "
         "local_code FROM ("
         f"SELECT event_id, local_code, {mapped} AS mapped FROM ("
         f"SELECT {event_id} AS event_id, trim(unnest({split})) AS local_code "
         f"FROM {_ident(mapped_table)} WHERE exploitation_raw IS NOT NULL)) "
-        "WHERE mapped IS NOT NULL"
+        "WHERE mapped IS NOT NULL) WHERE exploitation_type <> ''"
     )
 
 
