@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 .PHONY: setup demo test lint typecheck unit bench clean lock
 
 setup: $(STAMP)
+	@# GOV.UK Frontend from a pinned, checksummed npm tarball (issue 7; no npm needed)
+	@$(BIN)/python -m joinedup.web.assets
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "joinedup needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again")'
@@ -30,6 +32,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
+	@$(BIN)/python -m joinedup.web.assets --dev  # + axe-core for the browser tests (issue 7)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit

@@ -142,14 +142,364 @@ def synth_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def synth_built(synth_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small synthetic partnership with one release built (copied: tests may add more)."""
-    from joinedup.release.build import build_release
+    """The small synthetic partnership built with every stage (copied: tests may add more)."""
+    from joinedup.pipeline import build
 
     root = tmp_path_factory.mktemp("built") / "partnership"
     shutil.copytree(synth_small, root)
-    build_release(root)
+    build(root)
     return root
 
 
 def dedent(s: str) -> str:
     return textwrap.dedent(s)
+
+
+# --- app state on both engines (issue 6) -------------------------------------------
+# A test that takes `state_url` (or `state`) runs once on SQLite and once on a real
+# PostgreSQL server, in a database of its own that is dropped afterwards. The server is
+# JOINEDUP_TEST_PG_URL (an admin URL; .ci/run starts one and sets it), else the local
+# default below. Select one engine with `-m postgres` or `-m "not postgres"`.
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def pg_url() -> object:
+    """A fresh, empty PostgreSQL database for one test; its SQLAlchemy URL."""
+    import os
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(os.environ.get("JOINEDUP_TEST_PG_URL") or PG_ADMIN_URL)
+    conninfo = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"joinedup_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            "PostgreSQL is not reachable for the app-state tests "
+            f"({type(exc).__name__}); run .ci/run, which starts one, or set "
+            "JOINEDUP_TEST_PG_URL to an admin URL of a running server."
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(drivername="postgresql+psycopg", database=name)
+    yield url.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """None (the default SQLite file in the partnership folder) or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def state(tmp_path: Path, state_url: str | None):
+    """An open app state for a bare partnership folder, on each engine in turn."""
+    from joinedup.state import open_state
+
+    with open_state(tmp_path, url=state_url) as st:
+        yield st
+
+
+def sign_in(client, role: str = "board_member", *, agency: str = "police", username=None):
+    """Give a TestClient a session of a new user holding ``role`` (issue 6).
+
+    The user is created in the app's own state and the session started directly (no
+    password hashing), so tests of pages other than sign-in stay fast.
+    """
+    from joinedup.access import SESSION_COOKIE, create_user, start_session
+
+    state = client.app.state.governance.state
+    user = create_user(
+        state,
+        username=username or f"{role.replace('_', '-')}-{agency}",
+        display_name=f"Test {role}",
+        agency=agency,
+        roles=role.split("+"),
+        actor="test",
+    )
+    info = start_session(state, user, method="password", client="testclient")
+    client.cookies.set(SESSION_COOKIE, info.token)
+    return user
+
+
+# --- insight (issue 5): a hand-made release with known answers ------------------------
+
+INSIGHT_AGENCIES = {
+    "police": "police",
+    "csc": "childrens_social_care",
+    "health": "health",
+    "edu": "education",
+    "asc": "adult_social_care",
+    "nrm": "other",
+    "vol": "voluntary",
+}
+# person: (sex, ethnicity_group, dob, small area, records {source: record id})
+INSIGHT_PEOPLE = {
+    "C1": (
+        "F",
+        "White",
+        "2012-05-01",
+        "S1",
+        {"police": "P1", "csc": "K1", "health": "H1", "edu": "D1", "vol": "V1"},
+    ),
+    "C2": ("F", "Asian", "2011-02-01", "S1", {"police": "P2", "csc": "K2", "vol": "V2"}),
+    "C3": ("M", "Black", "2010-06-01", "S2", {"police": "P3", "csc": "K3", "nrm": "N3"}),
+    "C4": ("M", "White", "2009-09-01", "S2", {"police": "P4"}),
+    "K0": ("F", "White", "2014-01-01", "S1", {"police": "P0", "health": "H0", "edu": "D0"}),
+    "Y1": ("F", "Mixed", "2007-03-01", "S1", {"police": "P5", "asc": "A1"}),
+    "Y2": ("M", "White", "2006-01-15", "S2", {"asc": "A2"}),
+    "POC1": ("M", "White", "1996-01-01", "S2", {"police": "P6"}),
+    "POC2": ("M", "White", "2001-01-01", "S2", {"police": "P7"}),
+}
+# event: (source, type, date, end, place, outcome, [(record id, role)], [exploitation types])
+INSIGHT_EVENTS = {
+    "E1": (
+        "police",
+        "crime",
+        "2026-03-10",
+        None,
+        "T1",
+        None,
+        [("P1", "victim"), ("P2", "victim"), ("P6", "person_of_concern")],
+        ["cse"],
+    ),
+    "E2": ("csc", "contact", "2026-03-20", None, None, None, [("K1", "subject")], ["cse"]),
+    "E3": ("health", "ae_attendance", "2026-01-05", None, None, None, [("H1", "subject")], [""]),
+    "E4": ("edu", "suspension", "2026-02-01", None, None, None, [("D1", "subject")], []),
+    "E5": (
+        "police",
+        "missing_episode",
+        "2026-04-01",
+        "2026-04-02",
+        "T1",
+        "High",
+        [("P2", "subject")],
+        [],
+    ),
+    "E6": (
+        "csc",
+        "return_home_interview",
+        "2026-04-03",
+        "2026-04-04",
+        None,
+        "Completed",
+        [("K2", "subject")],
+        [],
+    ),
+    "E7": ("csc", "contact", "2026-05-01", None, None, None, [("K3", "subject")], ["cce"]),
+    "E8": (
+        "police",
+        "crime",
+        "2026-06-01",
+        None,
+        "R1",
+        None,
+        [("P3", "person_of_concern"), ("P7", "person_of_concern")],
+        ["cce", "county_lines"],
+    ),
+    "E9": ("police", "crime", "2026-07-01", None, None, None, [("P4", "victim")], ["online"]),
+    "E10": ("police", "crime", "2024-01-01", None, None, None, [("P5", "victim")], ["cse"]),
+    "E11": (
+        "asc",
+        "safeguarding_concern",
+        "2026-02-01",
+        None,
+        None,
+        "Section 42 enquiry",
+        [("A1", "subject")],
+        ["cse"],
+    ),
+    "E12": (
+        "asc",
+        "safeguarding_concern",
+        "2026-03-01",
+        None,
+        None,
+        None,
+        [("A2", "subject")],
+        ["cce"],
+    ),
+    "E13": ("edu", "absence", "2025-09-01", None, None, None, [("D0", "subject")], []),
+    "E14": ("health", "ae_attendance", "2025-10-01", None, None, None, [("H0", "subject")], []),
+    "E15": (
+        "nrm",
+        "nrm_referral",
+        "2026-06-15",
+        None,
+        None,
+        "Reasonable grounds - positive",
+        [("N3", "subject")],
+        ["cce"],
+    ),
+    "E17": (
+        "police",
+        "missing_episode",
+        "2026-08-01",
+        "2026-08-01",
+        None,
+        "Low",
+        [("P0", "subject")],
+        [],
+    ),
+}
+
+
+def _age(dob: str, on: str) -> int:
+    y, m, d = (int(x) for x in dob.split("-"))
+    oy, om, od = (int(x) for x in on.split("-"))
+    return oy - y - (1 if (om, od) < (m, d) else 0)
+
+
+def build_insight_release(path: Path, *, with_insight: bool = True) -> Path:
+    """The hand-made release that tests/test_questions*.py and friends know by heart."""
+    import datetime as dt
+
+    import duckdb
+
+    from joinedup.release.derive import AGE_BANDS
+    from joinedup.release.schema import create_schema_sql
+
+    con = duckdb.connect(str(path))
+    for sql in create_schema_sql():
+        con.execute(sql)
+    con.execute(
+        "INSERT INTO release_info VALUES ('release_id', 'R-TEST'), ('reference_date', '2026-10-31')"
+    )
+    con.executemany(
+        "INSERT INTO area VALUES (?, ?, ?, ?, NULL)",
+        [
+            ("A1", "Northtown", "authority", None),
+            ("A2", "Southtown", "authority", None),
+            ("W1", "Ward One", "ward", "A1"),
+            ("W2", "Ward Two", "ward", "A2"),
+            ("S1", "Small One", "small_area", "W1"),
+            ("S2", "Small Two", "small_area", "W2"),
+        ],
+    )
+    con.executemany(
+        "INSERT INTO population VALUES (?, ?, ?, ?, ?)",
+        [
+            ("S1", 14, "F", "White", 200),
+            ("S1", 15, "F", "Asian", 100),
+            ("S2", 16, "M", "Black", 50),
+            ("S2", 17, "M", "White", 150),
+        ],
+    )
+    con.executemany(
+        "INSERT INTO place VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, ?, NULL, NULL)",
+        [
+            ("T1", "Golden Grill", "takeaway", "WX1 1AA", "S1", "W1", "A1"),
+            ("R1", "Flat 3, Test House", "other_residential", "WX2 2BB", "S2", "W2", "A2"),
+        ],
+    )
+    ward = {"S1": ("W1", "A1"), "S2": ("W2", "A2")}
+    forenames = {
+        "C1": "AMELIE",
+        "C2": "ROSA",
+        "C3": "KAI",
+        "C4": "BEN",
+        "K0": "ZOE",
+        "Y1": "MIA",
+        "Y2": "LEO",
+        "POC1": "DAN",
+        "POC2": "ROB",
+    }
+    for pid, (sex, eth, dob, sa, recs) in INSIGHT_PEOPLE.items():
+        age = _age(dob, "2026-10-31")
+        band = next((lbl for lo, hi, lbl in AGE_BANDS if lo <= age <= hi), "25+")
+        agencies = sorted(recs)
+        con.execute(
+            "INSERT INTO person VALUES (?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, ?, ?, ?)",
+            [
+                pid,
+                sex,
+                eth,
+                int(dob[:4]),
+                age,
+                band,
+                sa,
+                *ward[sa],
+                len(recs),
+                len(agencies),
+                ";".join(agencies),
+            ],
+        )
+        for source, rid in recs.items():
+            dates = [e[2] for e in INSIGHT_EVENTS.values() if any(r == rid for r, _ in e[6])]
+            con.execute(
+                "INSERT INTO record VALUES (?, ?, ?, 2, ?)",
+                [source, rid, source, min(dates, default="2026-05-05")],
+            )
+            con.execute(
+                "INSERT INTO record_person VALUES (?, ?, ?, 1.0, 'local_id')", [source, rid, pid]
+            )
+            con.execute(
+                "INSERT INTO identity (source, source_record_id, forename, surname, dob, sex) VALUES (?, ?, ?, 'TESTER', ?, ?)",
+                [source, rid, forenames[pid], dob, sex],
+            )
+    for eid, (source, etype, date, end, place, outcome, people, types) in INSIGHT_EVENTS.items():
+        con.execute(
+            "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, false, NULL)",
+            [eid, source, source, etype, date, end, place, outcome],
+        )
+        for rid, role in people:
+            con.execute("INSERT INTO event_person VALUES (?, ?, ?, ?)", [eid, source, rid, role])
+        for t in types:
+            con.execute("INSERT INTO event_exploitation VALUES (?, ?, 'X')", [eid, t])
+    con.execute(
+        "INSERT INTO groups VALUES ('police:Op Test', 'police', 'organised_group', 'Op Test')"
+    )
+    for rid in ("P1", "P2", "P6"):
+        con.execute(
+            "INSERT INTO group_member VALUES ('police:Op Test', 'police', ?, 'victim')", [rid]
+        )
+    con.executemany(
+        "INSERT INTO note VALUES (?, 'vol', ?, NULL, ?, ?, ?, ?)",
+        [
+            (
+                "vol:V1",
+                "V1",
+                "2026-03-05",
+                "older_friends;online",
+                "Amelie said she met him on 05/03/2026.",
+                "strategic",
+            ),
+            ("vol:V2", "V2", "2026-04-05", "online", "Spends nights gaming online.", "operational"),
+        ],
+    )
+    if with_insight:
+        from joinedup.insight import compute_insight, load_questions
+
+        by_type: dict[str, list[str]] = {}
+        for agency, kind in INSIGHT_AGENCIES.items():
+            by_type.setdefault(kind, []).append(agency)
+        compute_insight(
+            con,
+            questions=load_questions(None),
+            agency_types=INSIGHT_AGENCIES,
+            sources_by_type=by_type,
+            reference=dt.date(2026, 10, 31),
+        )
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def insight_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made release (a DuckDB file) with every insight table and answer."""
+    return build_insight_release(tmp_path_factory.mktemp("insight") / "release.duckdb")
+
+
+@pytest.fixture(scope="session")
+def synth_insight(synth_built: Path) -> Path:
+    """The 400-person synthetic partnership built with every stage (insight included)."""
+    return synth_built

@@ -196,7 +196,12 @@ def test_killed_build_leaves_previous_release_current(mini: Path) -> None:
     # make the second build slow enough to kill in the middle: a big extract
     big = mini / "extracts" / "ae.csv"
     lines = ["AttendanceID,PatientName,DOB,Sex,Postcode,NHSNumber,Arrived"]
-    lines += [f'B{i},"SMITH, Jo",20100403,2,WX1 2AB,,2026-09-02' for i in range(150_000)]
+    # distinct people (identical rows would make no sense to a linkage model)
+    lines += [
+        f'B{i},"SURNAME{i % 997}, Forename{i % 113}",{20000101 + i % 28},{1 + i % 2},'
+        "WX1 2AB,,2026-09-02"
+        for i in range(20_000)
+    ]
     big.write_text("\n".join(lines) + "\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "joinedup.cli", "build", str(mini)],

@@ -55,7 +55,11 @@ def test_exact_linkage_never_joins_two_true_people(synth_built: Path) -> None:
 
 
 def test_overview_page_on_synthetic_release(synth_built: Path) -> None:
+    from conftest import sign_in
+
     client = TestClient(create_app(synth_built))
+    assert client.get("/overview.json").status_code == 401  # figures refuse anonymous visitors
+    sign_in(client, "board_member")
     page = client.get("/")
     assert page.status_code == 200
     assert "Wexbury" in page.text and "Ashdown" in page.text

@@ -17,7 +17,7 @@ from joinedup.sources import parsers as p
 
 # JU_HYPOTHESIS_EXAMPLES=5000 for a long soak; the default keeps the file under ~15 s.
 SETTINGS = settings(
-    max_examples=int(os.environ.get("JU_HYPOTHESIS_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("JU_HYPOTHESIS_EXAMPLES", "40")),
     derandomize=True,
     database=None,
     deadline=None,
@@ -339,7 +339,9 @@ def test_parse_date_custom_formats(con: duckdb.DuckDBPyConnection) -> None:
     assert got == date(2010, 1, 3)
 
 
-@pytest.mark.parametrize("fmt", ["%d/%m/%Y %p", "%m/%Y", "%d/%d/%m/%Y", "%d/%m/%Y %", "%d%m%y%Y"])
+@pytest.mark.parametrize(
+    "fmt", ["%d/%m/%Y %p", "%m/%Y", "%d/%d/%m/%Y", "%d/%m/%Y %", "%d%m%y%Y", "%d/%m/%Y "]
+)
 def test_bad_date_formats_are_config_errors(fmt: str) -> None:
     with pytest.raises(ConfigError, match="date format"):
         p.parse_date("01/02/2010", [fmt])
@@ -521,3 +523,57 @@ def test_is_formula_like() -> None:
 def test_macros_are_prefixed() -> None:
     for statement in p.MACROS_SQL:
         assert statement.startswith("CREATE OR REPLACE MACRO ju_")
+
+
+# --------------------------------------------------------------------------- estimated dates
+
+RULE_SETS = [("year_only", "first_of_month"), tuple(p.ESTIMATED_RULES)]
+
+
+@st.composite
+def partial_date_like(draw: st.DrawFn) -> str:
+    d = draw(st.dates(date(1890, 1, 1), date(2110, 12, 31)))
+    text = draw(
+        st.sampled_from(
+            [
+                str(d.year),
+                f"{d.month}/{d.year}",
+                f"{d.month:02d}-{d.year}",
+                f"{d.year}-{d.month:02d}",
+                f"01/01/{d.year}",
+                f"01/{d.month:02d}/{d.year}",
+                d.strftime("%d/%m/%Y"),
+            ]
+        )
+    )
+    return draw(WS) + text + draw(WS)
+
+
+def test_estimated_dates_known_values() -> None:
+    rules = p.ESTIMATED_RULES
+    assert p.parse_date_estimated("2010", rules=rules) == (date(2010, 1, 1), True)
+    assert p.parse_date_estimated("04/2010", rules=rules) == (date(2010, 4, 1), True)
+    assert p.parse_date_estimated("01/01/2010", rules=["jan_1"]) == (date(2010, 1, 1), True)
+    assert p.parse_date_estimated("03/04/2010", rules=rules) == (date(2010, 4, 3), False)
+    assert p.parse_date_estimated("01/01/2010") == (date(2010, 1, 1), False)
+    assert p.parse_date_estimated("  ", rules=rules) == (None, False)
+    with pytest.raises(ConfigError):
+        p.parse_date_estimated("2010", rules=["guess"])
+
+
+@settings(SETTINGS, max_examples=min(SETTINGS.max_examples, 10))  # ~0.5 s to bind each
+@given(batch(partial_date_like()))
+def test_estimated_date_sql_agrees(
+    con: duckdb.DuckDBPyConnection, values: list[str | None]
+) -> None:
+    pairs: list[tuple[str, Callable[[str | None], Any]]] = []
+    for rules in RULE_SETS:
+        value_sql, flag_sql = p.estimated_date_sql("s", None, rules)
+
+        def py(v: str | None, r: tuple[str, ...] = rules) -> tuple[date | None, bool | None]:
+            d, est = p.parse_date_estimated(v, None, r)
+            return d, (None if d is None else est)  # the SQL flag is NULL with the date
+
+        pairs.append((value_sql, lambda v, f=py: f(v)[0]))
+        pairs.append((flag_sql, lambda v, f=py: f(v)[1]))
+    assert_agree(con, pairs, values)

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import sign_in
 from joinedup.disclosure import Tier
 from joinedup.release import create_schema_sql
 from joinedup.web import create_app
@@ -84,7 +85,9 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(built) -> TestClient:
-    return TestClient(create_app(built))
+    client = TestClient(create_app(built))
+    sign_in(client, "board_member")
+    return client
 
 
 class Tables(HTMLParser):
@@ -191,6 +194,7 @@ def test_json_twin_has_the_same_numbers_as_the_page(client):
 
 def test_no_release_is_a_503_page_that_says_what_to_do(tmp_path):
     client = TestClient(create_app(tmp_path))
+    sign_in(client)
     r = client.get("/")
     assert r.status_code == 503
     assert "No release to show yet" in r.text
@@ -206,7 +210,9 @@ def test_unreadable_release_is_a_503_too(tmp_path):
     folder.mkdir(parents=True)
     duckdb.connect(str(folder / "release.duckdb")).close()  # no tables
     (tmp_path / "releases" / "CURRENT").write_text("broken\n")
-    r = TestClient(create_app(tmp_path)).get("/overview.json")
+    client = TestClient(create_app(tmp_path))
+    sign_in(client)
+    r = client.get("/overview.json")
     assert r.status_code == 503
     assert "cannot be read" in r.json()["error"]["detail"]
 
@@ -235,6 +241,7 @@ def test_server_error_json_has_the_same_shape(tmp_path):
         raise RuntimeError("boom")
 
     client = TestClient(create_app(tmp_path, open_release=explode), raise_server_exceptions=False)
+    sign_in(client)
     r = client.get("/overview.json")
     assert r.status_code == 500
     assert set(r.json()["error"]) == {"status", "title", "detail"}
@@ -244,6 +251,7 @@ def test_server_error_json_has_the_same_shape(tmp_path):
 def test_a_new_build_is_visible_without_restart(tmp_path):
     write_release(tmp_path, "r1", people={"cse": {"E1": 7}})
     client = TestClient(create_app(tmp_path))
+    sign_in(client)
     assert client.get("/overview.json").json()["release"]["release_id"] == "r1"
     write_release(tmp_path, "r2", people={"cse": {"E1": 8}})
     data = client.get("/overview.json").json()

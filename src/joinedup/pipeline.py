@@ -16,7 +16,9 @@ __all__ = ["build", "extra_stages"]
 
 def extra_stages() -> list[ExtraStage]:
     """Stages after `release` that add to a release before it is published."""
-    return []
+    from joinedup.insight import insight_stage
+
+    return [("insight", insight_stage)]
 
 
 def build(partnership_dir: Path, *, progress: Progress | None = None) -> BuildResult:

@@ -14,21 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "Agency",
+    "AppStateConfig",
+    "AuthConfig",
     "Authority",
     "CrosswalkConfig",
+    "DisclosureConfig",
     "EventMapping",
     "FieldSpec",
     "Filter",
     "Geography",
     "GroupMapping",
     "IdentityMapping",
+    "LinkageConfig",
     "NoteMapping",
+    "OidcConfig",
     "PartnershipConfig",
     "PartnershipInfo",
     "PlaceMapping",
     "RecordMapping",
     "SharingAgreement",
     "SourceConfig",
+    "SparkConfig",
+    "TierPolicyConfig",
 ]
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -72,6 +79,8 @@ class FieldSpec(_Strict):
     split: str | None = None
     true_values: list[str] | None = None
     order: Literal["surname_forename", "forename_surname"] | None = None
+    # sources (issue 3): dates an agency records when it does not know the real one
+    estimated: list[Literal["jan_1", "first_of_month", "year_only", "month_year"]] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -92,6 +101,8 @@ class FieldSpec(_Strict):
             raise ValueError("'columns' must list at least one column")
         if self.formats is not None and self.parse != "date":
             raise ValueError("'formats' applies only with parse: date")
+        if self.estimated is not None and self.parse not in ("date", "text"):
+            raise ValueError("'estimated' applies only to dates")
         return self
 
     def source_columns(self) -> list[str]:
@@ -197,7 +208,9 @@ class SourceConfig(_Strict):
     dataset: str
     file: str
     format: Literal["csv", "xlsx", "parquet", "json", "jsonl"]
-    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "windows-1252", "latin-1"] = "utf-8"
+    encoding: Literal[
+        "auto", "utf-8", "utf-8-sig", "utf-16", "cp1252", "windows-1252", "latin-1"
+    ] = "auto"
     delimiter: str | None = None
     sheet: str | int = 0
     header_row: int = Field(default=1, ge=1)
@@ -211,6 +224,8 @@ class SourceConfig(_Strict):
     place: PlaceMapping | None = None
     group: GroupMapping | None = None
     note: NoteMapping | None = None
+    # sources (issue 3): ages the service works with, for the consistency measure
+    age_range: tuple[int, int] | None = None
 
     @field_validator("delimiter")
     @classmethod
@@ -225,6 +240,11 @@ class SourceConfig(_Strict):
             raise ValueError("'place' needs an 'event' mapping: a place is where an event happened")
         if self.role is not None and self.event is None:
             raise ValueError("'role' needs an 'event' mapping")
+        if self.age_range is not None and not 0 <= self.age_range[0] <= self.age_range[1]:
+            raise ValueError("age_range is [youngest, oldest], e.g. [0, 17]")
+        for path, spec in self.field_specs().items():
+            if spec.estimated is not None and path != "identity.dob":
+                raise ValueError(f"{path}: 'estimated' applies only to identity.dob")
         return self
 
     def field_specs(self) -> dict[str, FieldSpec]:
@@ -283,6 +303,10 @@ class SharingAgreement(_Strict):
     purposes: list[str] = []
     retention_years: int | None = Field(default=None, ge=0)
     owner: str | None = None
+    # governance (issue 6): the legal bases spelled out for information governance leads
+    article_6: str | None = None
+    article_9: str | None = None
+    dpa_2018: str | None = None
 
 
 class CrosswalkConfig(_Strict):
@@ -323,6 +347,112 @@ def _yaml_scalar(v: Any) -> Any:
     return v
 
 
+# --- linkage (issue 4) -------------------------------------------------------------
+
+
+class SparkConfig(_Strict):
+    """Where Splink's Spark backend runs, for ``linkage.engine: spark``."""
+
+    master: str = "local[2]"
+    options: dict[str, str] = {}
+
+
+class LinkageConfig(_Strict):
+    """How records are resolved into persons (see docs/linkage.md)."""
+
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    probabilistic: bool = True
+    min_records: int = Field(default=1000, ge=2)
+    match_threshold: float = Field(default=0.95, gt=0, lt=1)
+    review_threshold: float = Field(default=0.5, gt=0, lt=1)
+    incremental: bool = True
+    relink_share: float = Field(default=0.2, ge=0, le=1)
+    flag_cluster_records: int = Field(default=150, ge=2)
+    training_pairs: int = Field(default=1_000_000, ge=1000)
+    seed: int = 42
+    spark: SparkConfig = SparkConfig()
+
+    @model_validator(mode="after")
+    def _band(self) -> LinkageConfig:
+        if self.review_threshold > self.match_threshold:
+            raise ValueError(
+                "review_threshold must not be above match_threshold: the review band runs "
+                "from review_threshold up to match_threshold"
+            )
+        return self
+
+
+# --- governance (issue 6): app state, sign-in, disclosure policies ------------------
+
+#: The weakest disclosure thresholds a partnership may set, per tier (the defaults of
+#: ``joinedup.disclosure.policy``; a test keeps the two equal).
+MIN_THRESHOLDS = {"operational": 5, "strategic": 5, "community": 10}
+
+
+class AppStateConfig(_Strict):
+    """Where the application state (users, sessions, decisions, audit) lives."""
+
+    url: str | None = None
+    url_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AppStateConfig:
+        if self.url is not None and self.url_env is not None:
+            raise ValueError("give at most one of 'url' and 'url_env'")
+        return self
+
+
+class OidcConfig(_Strict):
+    """Sign-in through an OpenID Connect provider (e.g. Microsoft Entra ID)."""
+
+    issuer: str
+    client_id: str
+    client_secret_env: str = "JOINEDUP_OIDC_CLIENT_SECRET"
+    metadata_url: str | None = None
+    scopes: list[str] = ["openid", "profile", "email"]
+    label: str = "Sign in with your organisation account"
+    username_claim: str = "preferred_username"
+    subject_claim: str = "oid"
+    allowed_tenants: list[str] = []
+
+
+class AuthConfig(_Strict):
+    """Sign-in, sessions and lockout."""
+
+    local_accounts: bool = True
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1)
+    rate_limit_attempts: int = Field(default=20, ge=1)
+    rate_limit_window_minutes: int = Field(default=5, ge=1)
+    oidc: OidcConfig | None = None
+
+
+class TierPolicyConfig(_Strict):
+    threshold: int | None = Field(default=None, ge=0)
+    rounding_base: int | None = Field(default=None, ge=1)
+
+
+class DisclosureConfig(_Strict):
+    """Per-tier disclosure policies: stricter than the defaults, never weaker."""
+
+    operational: TierPolicyConfig = TierPolicyConfig()
+    strategic: TierPolicyConfig = TierPolicyConfig()
+    community: TierPolicyConfig = TierPolicyConfig()
+
+    @model_validator(mode="after")
+    def _not_weaker(self) -> DisclosureConfig:
+        for tier, least in MIN_THRESHOLDS.items():
+            t = getattr(self, tier).threshold
+            if t is not None and t < least:
+                raise ValueError(
+                    f"{tier}.threshold {t} is weaker than the default {least}; a partnership "
+                    "may make disclosure control stricter, never weaker"
+                )
+        return self
+
+
 class PartnershipConfig(_Strict):
     partnership: PartnershipInfo
     taxonomy_version: str = "2026.1"
@@ -333,6 +463,18 @@ class PartnershipConfig(_Strict):
     sharing_agreements: list[SharingAgreement] = Field(min_length=1)
     crosswalks: dict[str, CrosswalkConfig] = {}
     sources: list[SourceConfig] = Field(min_length=1)
+    linkage: LinkageConfig = LinkageConfig()
+
+    # governance (issue 6)
+    app_state: AppStateConfig = AppStateConfig()
+    auth: AuthConfig = AuthConfig()
+    disclosure: DisclosureConfig = DisclosureConfig()
+
+    def sources_for_tier(self, tier: str) -> list[str]:
+        """Ids of the sources whose sharing agreement lets them contribute at ``tier``
+        (issue 6): the others contribute nothing there."""
+        tiers = {a.key: set(a.tiers) for a in self.sharing_agreements}
+        return [s.id for s in self.sources if tier in tiers.get(s.sharing_agreement, set())]
 
     def agency(self, agency_id: str) -> Agency:
         return next(a for a in self.agencies if a.id == agency_id)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import duckdb
 
+from joinedup.config import CONFIG_FILE, PartnershipConfig, load_config
 from joinedup.disclosure.policy import (
     SUPPRESSED,
     DisclosurePolicy,
@@ -33,12 +34,19 @@ from joinedup.disclosure.policy import (
     policy_for,
     suppression_footnote,
 )
+from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
 from joinedup.disclosure.suppression import protect_cells, protect_one_way, protect_two_way
 from joinedup.errors import ReleaseError
 from joinedup.insight import Overview, overview_figures
 from joinedup.release import open_current
 
-__all__ = ["ReleaseLike", "current_overview", "open_current_release", "protect_overview"]
+__all__ = [
+    "ReleaseLike",
+    "current_overview",
+    "open_current_release",
+    "partnership_config",
+    "protect_overview",
+]
 
 
 class ReleaseLike(Protocol):
@@ -141,19 +149,28 @@ def _community(overview: Overview, policy: DisclosurePolicy) -> dict[str, Any]:
 
 
 def protect_overview(
-    overview: Overview, tier: Tier, *, policy: DisclosurePolicy | None = None
+    overview: Overview,
+    tier: Tier,
+    *,
+    policy: DisclosurePolicy | None = None,
+    scope: SourceScope | None = None,
 ) -> dict[str, Any]:
     """Exactly what of ``overview`` may leave the store for ``tier``, JSON-ready.
 
     Every count of people is a whole number or "c". ``policy`` defaults to the tier's.
+    ``scope`` names the sources the figures were computed without (sharing agreements),
+    published as ``exclusions`` with a note for the page (absent when none is left out).
     """
     tier = Tier(tier)
     policy = policy or policy_for(tier)
+    scope = scope or SourceScope(tier)
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": _release_dict(overview),
         "disclosure": _policy_dict(policy),
     }
+    if scope.excluded:
+        out["exclusions"] = scope.as_dict()
     if tier is Tier.COMMUNITY:
         out.update(_community(overview, policy))
     else:
@@ -171,12 +188,20 @@ def current_overview(
     tier: Tier,
     *,
     open_release: Callable[[Path], ReleaseLike] | None = None,
+    config: PartnershipConfig | None = None,
 ) -> dict[str, Any]:
     """The overview of the partnership's current release, protected for ``tier``.
+
+    ``config`` (default: the partnership's own, when it has a partnership.yaml) gives the
+    sharing agreements, which leave sources out at some tiers, and the disclosure policy.
 
     Raises :class:`~joinedup.errors.ReleaseError` when there is no release, or when the
     release cannot be read.
     """
+    tier = Tier(tier)
+    config = config if config is not None else partnership_config(partnership_dir)
+    scope = source_scope(config, tier)
+    policy = policy_for(tier, config.disclosure if config is not None else None)
     handle = (open_release or open_current_release)(partnership_dir)
     try:
         con = handle.connect()
@@ -186,6 +211,7 @@ def current_overview(
             "Run `joinedup build DIR` to build a new one."
         ) from exc
     try:
+        scope_release(con, scope)
         overview = overview_figures(con)
     except duckdb.Error as exc:
         raise ReleaseError(
@@ -194,4 +220,14 @@ def current_overview(
         ) from exc
     finally:
         con.close()
-    return protect_overview(overview, tier)
+    return protect_overview(overview, tier, policy=policy, scope=scope)
+
+
+def partnership_config(partnership_dir: Path) -> PartnershipConfig | None:
+    """The partnership's configuration for disclosure, or None without a partnership.yaml.
+
+    Extract files are not checked: the web app and reports read a built release.
+    """
+    if not (Path(partnership_dir) / CONFIG_FILE).is_file():
+        return None
+    return load_config(partnership_dir, check_files=False)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
+from joinedup.config.model import DisclosureConfig
+
 __all__ = [
     "SUPPRESSED",
     "Cell",
@@ -71,9 +73,16 @@ _DEFAULTS: dict[Tier, DisclosurePolicy] = {
 }
 
 
-def policy_for(tier: Tier) -> DisclosurePolicy:
-    """The default policy of a tier: threshold 5 (DfE practice), 10 for community."""
-    return _DEFAULTS[Tier(tier)]
+def policy_for(tier: Tier, config: DisclosureConfig | None = None) -> DisclosurePolicy:
+    """The policy of a tier: threshold 5 (DfE practice), 10 for community, unless
+    partnership.yaml's ``disclosure:`` section makes it stricter."""
+    default = _DEFAULTS[Tier(tier)]
+    if config is None:
+        return default
+    override = getattr(config, Tier(tier).value)
+    threshold = default.threshold if override.threshold is None else override.threshold
+    rounding = default.rounding_base if override.rounding_base is None else override.rounding_base
+    return DisclosurePolicy(threshold=max(threshold, default.threshold), rounding_base=rounding)
 
 
 def suppression_footnote(policy: DisclosurePolicy) -> str:

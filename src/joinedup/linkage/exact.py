@@ -18,7 +18,7 @@ import hmac
 import duckdb
 import pyarrow as pa
 
-__all__ = ["IDENTIFIER_RULES", "exact_record_person", "person_id_for"]
+__all__ = ["IDENTIFIER_RULES", "exact_edges_sql", "exact_record_person", "person_id_for"]
 
 # Order matters: a record's rule is the first identifier it shares with another record.
 IDENTIFIER_RULES: tuple[tuple[str, str], ...] = (
@@ -44,6 +44,34 @@ def _keys_sql() -> str:
         for name, expr in IDENTIFIER_RULES
     ]
     return " UNION ALL ".join(parts)
+
+
+def exact_edges_sql(inp: str) -> str:
+    """Links on trusted identifiers between records of ``inp`` (the linkage input).
+
+    Each identifier value held by several records links every one of them to the first
+    (a star, so the edges grow with the records, not their square). Columns:
+    ``unique_id_l, unique_id_r, rule`` with rule the identifier's name.
+    """
+    keys = " UNION ALL ".join(
+        f"SELECT unique_id, '{name}' AS rule, ({expr}) AS key FROM {inp} WHERE ({expr}) IS NOT NULL"
+        for name, expr in _INPUT_RULES
+    )
+    return (
+        f"WITH k AS ({keys}), f AS (SELECT rule, key, min(unique_id) AS first FROM k "
+        "GROUP BY rule, key HAVING count(*) > 1) "
+        "SELECT f.first AS unique_id_l, k.unique_id AS unique_id_r, k.rule "
+        "FROM k JOIN f USING (rule, key) WHERE k.unique_id <> f.first"
+    )
+
+
+# The same rules on the linkage input's columns (local ids carry their agency already).
+_INPUT_RULES: tuple[tuple[str, str], ...] = (
+    ("nhs_number", "nhs_number"),
+    ("upn", "upn"),
+    ("pnc_id", "pnc_id"),
+    ("local_id", "local_key"),
+)
 
 
 def exact_record_person(con: duckdb.DuckDBPyConnection, secret: bytes) -> int:

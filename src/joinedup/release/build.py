@@ -31,25 +31,31 @@ from joinedup.config import (
     resolve_source_file,
 )
 from joinedup.errors import BuildError, JoinedupError, Problem, SourceError
-from joinedup.linkage import exact_record_person
+from joinedup.linkage import link_stage
+from joinedup.quality import run_quality
 from joinedup.release import derive
 from joinedup.release.schema import create_schema_sql
 from joinedup.release.store import (
     DB_FILE,
     ReleaseHandle,
     build_lock,
+    current_release_id,
     new_release_id,
+    open_release,
     publish,
     staging_dir,
 )
 from joinedup.sources import (
     Crosswalks,
+    Staged,
     exploitation_rows_sql,
     field_quality_sql,
-    mapped_sql,
+    plan_mapping,
+    plan_sql,
     resolve_crosswalks,
-    stage_source,
+    unmapped_codes_sql,
 )
+from joinedup.sources import stage as stage_file
 from joinedup.sources.parsers import install_macros
 from joinedup.taxonomy import load_taxonomy
 
@@ -140,8 +146,13 @@ class _Timer:
 
 
 def _check_columns(
-    con: duckdb.DuckDBPyConnection, src: SourceConfig, table: str, file_name: str
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    table: str,
+    file_name: str,
+    staged: Staged | None = None,
 ) -> list[Problem]:
+    """Every column the mapping names must be in the file, once; all problems at once."""
     have = {r[0] for r in con.execute(f"DESCRIBE {_q(table)}").fetchall()}
     problems = []
     needed: dict[str, str] = {}
@@ -150,8 +161,18 @@ def _check_columns(
             needed.setdefault(col, path)
     for f in src.filters:
         needed.setdefault(f.column, "filters")
+    dups = staged.duplicates if staged is not None else {}
     for col, path in sorted(needed.items()):
-        if col not in have:
+        if col in dups:
+            where = ", ".join(str(c) for c in dups[col])
+            problems.append(
+                Problem(
+                    f"sources ({src.id}).{path}",
+                    f"column '{col}' appears more than once in {file_name} (columns {where}), "
+                    "so it is not clear which to read; rename the repeats in the extract",
+                )
+            )
+        elif col not in have:
             close = sorted(
                 h for h in have if h.lower().replace(" ", "") == col.lower().replace(" ", "")
             )
@@ -173,82 +194,132 @@ def _map_source(
     raw: str,
     file_name: str,
     cw: Crosswalks,
+    *,
+    as_of: dt.date | None = None,
+    native_dates: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
+    """Map one staged source into the canonical tables, quarantine and field quality."""
+    _map_validate(con, src, raw, file_name, cw, as_of=as_of, native_dates=native_dates)
+    return _load_canonical(con, src, raw, cw)
+
+
+def _map_validate(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceConfig,
+    raw: str,
+    file_name: str,
+    cw: Crosswalks,
+    *,
+    as_of: dt.date | None = None,
+    native_dates: frozenset[str] = frozenset(),
+) -> None:
+    """Parse and validate a staged source: the mapped table, quarantine, field quality.
+
+    One pass parses every value (``_ju_map_*`` keeps texts and parsed values side by
+    side); field quality and unmapped codes are counted from it without parsing again.
+    Leaves the view ``_ju_good_*`` of the rows to load for :func:`_load_canonical`.
+    """
     mapped = f"_ju_map_{src.id}"
     good = f"_ju_good_{src.id}"
+    dup = f"_ju_dup_{src.id}"
     sid = _lit(src.id)
-    agency = _lit(src.agency)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {mapped} AS {mapped_sql(src, raw, cw)}")
+    plan = plan_mapping(src, cw, as_of=as_of, native_dates=native_dates)
+    ev = f"{sid} || ':' || coalesce(event_ref, 'r:' || record_id)"
+    place_id = (
+        "CASE WHEN place_name IS NOT NULL OR place_postcode IS NOT NULL THEN 'PL' || "
+        "substr(md5(upper(coalesce(place_name, '')) || '|' || coalesce(place_postcode, '')), "
+        "1, 14) END"
+    )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {mapped}_n AS SELECT *, "
-        "row_number() OVER (PARTITION BY record_id ORDER BY _row) AS _dup, "
-        "min(_row) OVER (PARTITION BY record_id) AS _first_row "
-        f"FROM {mapped}"
+        f"CREATE OR REPLACE TEMP TABLE {mapped} AS SELECT *, {ev} AS event_id, "
+        f"{place_id} AS place_id FROM ({plan_sql(plan, raw)})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT record_id, min(_row) AS _first_row "
+        f"FROM {mapped} WHERE record_id IS NOT NULL GROUP BY record_id HAVING count(*) > 1"
     )
     id_cols = ", ".join(src.record.id.source_columns()) or "record.id"
     fname = _lit(file_name)
     con.execute(
         f"INSERT INTO quarantine SELECT {sid}, {fname}, _row, {_lit(id_cols)}, "
         "'the record id is blank: every row needs one so it can be traced to the source; "
-        "fill it in the extract' "
-        f"FROM {mapped}_n WHERE record_id IS NULL"
+        "fill it in the extract', 'blank_id' "
+        f"FROM {mapped} WHERE record_id IS NULL"
     )
     con.execute(
-        f"INSERT INTO quarantine SELECT {sid}, {fname}, _row, {_lit(id_cols)}, "
-        "'the record id repeats the one on row ' || _first_row || "
-        "': ids must be unique within a source; the first row was kept' "
-        f"FROM {mapped}_n WHERE record_id IS NOT NULL AND _dup > 1"
+        f"INSERT INTO quarantine SELECT {sid}, {fname}, m._row, {_lit(id_cols)}, "
+        "'the record id repeats the one on row ' || d._first_row || "
+        "': ids must be unique within a source; the first row was kept', 'duplicate_id' "
+        f"FROM {mapped} m JOIN {dup} d USING (record_id) WHERE m._row > d._first_row"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {good} AS SELECT m.* FROM {mapped} m "
+        f"LEFT JOIN {dup} d USING (record_id) WHERE m.record_id IS NOT NULL "
+        "AND (d._first_row IS NULL OR m._row = d._first_row)"
     )
     con.execute(
         f"INSERT INTO quarantine SELECT {sid}, {fname}, _row, col, "
         "'not a date in any accepted format: correct it in the extract, or list its format "
-        "under formats: for this field in partnership.yaml' "
-        f"FROM (SELECT _row, unnest(_bad_dates) AS col FROM {mapped}_n "
-        "WHERE record_id IS NOT NULL AND _dup = 1)"
+        "under formats: for this field in partnership.yaml', 'bad_date' "
+        f"FROM (SELECT _row, unnest(_bad_dates) AS col FROM {good} WHERE len(_bad_dates) > 0)"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {good} AS SELECT * FROM {mapped}_n "
-        "WHERE record_id IS NOT NULL AND _dup = 1 AND len(_bad_dates) = 0"
+        f"CREATE OR REPLACE TEMP VIEW {good} AS SELECT m.* FROM {mapped} m "
+        f"LEFT JOIN {dup} d USING (record_id) WHERE m.record_id IS NOT NULL "
+        "AND (d._first_row IS NULL OR m._row = d._first_row) AND len(m._bad_dates) = 0"
     )
+    con.execute(
+        f"INSERT INTO unmapped_code SELECT {sid}, field, column_name, local_code, rows "
+        f"FROM ({unmapped_codes_sql(plan, raw, cw)})"
+    )
+    con.execute(
+        f"INSERT INTO field_quality SELECT {sid}, f.field, f.column_name, f.rows, f.filled, "
+        "f.valid, f.formula_like, coalesce(u.n, 0), "
+        "CASE WHEN f.rows > 0 THEN f.filled / f.rows END, "
+        "CASE WHEN f.filled > 0 THEN f.valid / f.filled END "
+        f"FROM ({field_quality_sql(plan, raw, mapped, cw)}) f LEFT JOIN ("
+        f"SELECT field, sum(rows)::BIGINT AS n FROM unmapped_code WHERE source = {sid} "
+        "GROUP BY field) u USING (field)"
+    )
+
+
+def _load_canonical(
+    con: duckdb.DuckDBPyConnection, src: SourceConfig, raw: str, cw: Crosswalks
+) -> dict[str, int]:
+    """Write a validated source's good rows into the canonical tables; return counts."""
+    mapped = f"_ju_map_{src.id}"
+    good = f"_ju_good_{src.id}"
+    dup = f"_ju_dup_{src.id}"
+    sid = _lit(src.id)
+    agency = _lit(src.agency)
     con.execute(
         f"INSERT INTO record SELECT {sid}, record_id, {agency}, _row, record_date FROM {good}"
     )
     con.execute(
         f"INSERT INTO identity SELECT {sid}, record_id, forename, surname, preferred_name, dob, "
         "coalesce(dob_estimated, false), coalesce(sex, 'U'), postcode, postcode_district, "
-        "nhs_number, upn, pnc_id, local_id, "
-        "CASE WHEN ethnicity IN (SELECT code FROM _ju_ethnicity) THEN ethnicity END "
+        "nhs_number, upn, pnc_id, local_id, ethnicity "
         f"FROM {good}"
     )
     if src.event is not None:
-        ev = f"{sid} || ':' || coalesce(event_ref, 'r:' || record_id)"
-        place_id = (
-            "CASE WHEN place_name IS NOT NULL OR place_postcode IS NOT NULL THEN 'PL' || "
-            "substr(md5(upper(coalesce(place_name, '')) || '|' || coalesce(place_postcode, '')), "
-            "1, 14) END"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {good}_ev AS SELECT *, {ev} AS event_id, "
-            f"{place_id} AS place_id FROM {good}"
-        )
         con.execute(
             f"INSERT INTO event SELECT event_id, {sid}, {agency}, arg_min(event_type, _row), "
             "arg_min(event_date, _row), arg_min(end_date, _row), arg_min(place_id, _row), "
             "arg_min(outcome, _row), false, arg_min(detail, _row) "
-            f"FROM {good}_ev GROUP BY event_id"
+            f"FROM {good} GROUP BY event_id"
         )
         con.execute(
-            f"INSERT INTO event_person SELECT DISTINCT event_id, {sid}, record_id, role "
-            f"FROM {good}_ev"
+            # one row per good record, and record ids are unique: no DISTINCT needed
+            f"INSERT INTO event_person SELECT event_id, {sid}, record_id, role FROM {good}"
         )
         con.execute(
             "INSERT INTO event_exploitation "
-            f"{exploitation_rows_sql(src, f'{good}_ev', cw, event_id='event_id')}"
+            f"{exploitation_rows_sql(src, good, cw, event_id='event_id')}"
         )
         con.execute(
             "INSERT INTO _ju_places SELECT place_id, any_value(place_name), "
             "arg_min(place_type, _row), any_value(place_postcode) "
-            f"FROM {good}_ev WHERE place_id IS NOT NULL GROUP BY place_id"
+            f"FROM {good} WHERE place_id IS NOT NULL GROUP BY place_id"
         )
     if src.group is not None:
         gid = f"{sid} || ':' || group_ref"
@@ -257,30 +328,53 @@ def _map_source(
             f"arg_min(group_name, _row) FROM {good} WHERE group_ref IS NOT NULL GROUP BY group_ref"
         )
         con.execute(
-            f"INSERT INTO group_member SELECT DISTINCT {gid}, {sid}, record_id, group_role "
+            f"INSERT INTO group_member SELECT {gid}, {sid}, record_id, group_role "
             f"FROM {good} WHERE group_ref IS NOT NULL"
         )
     if src.note is not None:
-        ev_ref = f"{sid} || ':' || coalesce(event_ref, 'r:' || record_id)"
-        ev_col = ev_ref if src.event is not None else "NULL"
+        ev_col = "event_id" if src.event is not None else "NULL"
         con.execute(
             f"INSERT INTO note SELECT {sid} || ':' || record_id, {sid}, record_id, {ev_col}, "
             f"coalesce(note_date, record_date), note_theme, note_text, {_lit(src.note.tier)} "
             f"FROM {good} WHERE note_text IS NOT NULL"
         )
-    con.execute(
-        f"INSERT INTO field_quality SELECT {sid}, field, column_name, rows, filled, valid "
-        f"FROM ({field_quality_sql(src, raw, cw)})"
-    )
     counts = con.execute(
         f"SELECT (SELECT count(*) FROM {raw}), (SELECT count(*) FROM {mapped}), "
-        f"(SELECT count(*) FROM {good})"
+        f"(SELECT count(*) FROM record WHERE source = {sid})"
     ).fetchone()
     assert counts is not None
-    for t in (mapped, f"{mapped}_n", good, f"{good}_ev", raw):
+    con.execute(f"DROP VIEW IF EXISTS {good}")
+    for t in (mapped, dup):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     read, kept, loaded = (int(x) for x in counts)
     return {"read": read, "filtered": read - kept, "loaded": loaded, "quarantined": kept - loaded}
+
+
+def _previous_db(base: Path) -> Path | None:
+    """The current release's DuckDB file, before this build publishes (for linkage)."""
+    prev_id = current_release_id(base)
+    if prev_id is None:
+        return None
+    try:
+        return open_release(base, prev_id).db_path
+    except JoinedupError:
+        return None
+
+
+def _quality_stage(
+    con: duckdb.DuckDBPyConnection, base: Path, cfg: PartnershipConfig, release_id: str
+) -> None:
+    previous: tuple[str, Path] | None = None
+    prev_id = current_release_id(base)
+    if prev_id is not None:
+        try:
+            handle = open_release(base, prev_id)
+            previous = (prev_id, handle.db_path)
+        except JoinedupError:
+            previous = None
+    run_quality(
+        con, cfg, release_id=release_id, previous=previous, out_dir=staging_dir(base, release_id)
+    )
 
 
 def build_release(
@@ -385,19 +479,21 @@ def _build_into(
     # read: stage every file, then check every mapping, so all problems come at once
     problems: list[Problem] = []
     staged: dict[str, tuple[str, Path, int]] = {}
+    found: dict[str, Staged] = {}
     for i, src in enumerate(cfg.sources):
         report("read", i, total)
         path = files[src.id]
         assert path is not None
         raw = f"_ju_raw_{src.id}"
         try:
-            n = timer.run("read", partial(stage_source, con, path, src, raw))
+            st = timer.run("read", partial(stage_file, con, path, src, raw))
         except SourceError as exc:
             problems.append(Problem(f"sources ({src.id}).file", str(exc)))
             continue
         rel = os.path.relpath(path, base)
-        staged[src.id] = (raw, path, n)
-        problems.extend(_check_columns(con, src, raw, rel))
+        staged[src.id] = (raw, path, st.rows)
+        found[src.id] = st
+        problems.extend(_check_columns(con, src, raw, rel, st))
     report("read", total, total)
     if problems:
         raise SourceError(
@@ -409,13 +505,34 @@ def _build_into(
         report("map", i, total)
         raw, path, _ = staged[src.id]
         rel = os.path.relpath(path, base)
-        counts[src.id] = timer.run("map", partial(_map_source, con, src, cfg, raw, rel, cw))
+        as_of = src.extracted_at or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+        counts[src.id] = timer.run(
+            "map",
+            partial(
+                _map_source,
+                con,
+                src,
+                cfg,
+                raw,
+                rel,
+                cw,
+                as_of=as_of,
+                native_dates=found[src.id].native_dates,
+            ),
+        )
+        con.execute(f"DROP VIEW IF EXISTS {_q(raw)}")
+        con.execute(f"DROP TABLE IF EXISTS {_q(raw + '_data')}")
     report("map", total, total)
 
     report("geography", 0, 1)
     timer.run("geography", lambda: derive.load_geography(con, base, cfg))
     report("link", 0, 1)
-    persons = timer.run("link", partial(exact_record_person, con, secret))
+    persons = timer.run(
+        "link",
+        partial(
+            link_stage, con, secret, partnership_dir=base, config=cfg, previous=_previous_db(base)
+        ),
+    )
     reference = cfg.partnership.reference_date or max(
         (s.extracted_at for s in cfg.sources if s.extracted_at), default=now.date()
     )
@@ -455,6 +572,10 @@ def _build_into(
             ],
         )
         con.execute("INSERT INTO lineage VALUES ('input', ?, ?, ?, NULL, ?)", [rel, sha, n, src.id])
+    # quality: measures, advice, comparison with the current release, report files
+    report("quality", 0, 1)
+    timer.run("quality", partial(_quality_stage, con, base, cfg, release_id))
+    report("quality", 1, 1)
     info = {
         "release_id": release_id,
         "built_at": now.isoformat(timespec="seconds"),
@@ -463,7 +584,7 @@ def _build_into(
         "taxonomy_version": cfg.taxonomy_version,
         "code_version": __version__,
         "config_sha256": config_sha256(base),
-        "linkage": "exact identifiers",
+        "linkage": "identifiers, then Splink (see linkage_report)",
     }
     con.executemany("INSERT INTO release_info VALUES (?, ?)", sorted(info.items()))
     con.execute(

@@ -1,34 +1,56 @@
 """The mapping engine: SQL that turns a staged extract into canonical columns.
 
 A source's mapping (partnership.yaml) is compiled into one SELECT over the staged text
-table. Every function here builds SQL and returns it; the build runs it. Parsing and
-validation use the ``ju_*`` macros from :mod:`joinedup.sources.parsers`, so a million
-rows map at DuckDB's speed.
+table. Every function here builds SQL and returns it; the build runs it.
+
+The SELECT works in two layers so each value is handled once:
+
+1. the text of every mapped column (or column set), trimmed, blank as NULL, named
+   ``_t<n>``; a column used by several fields (``OccurredAt`` as record date and event
+   date) is read once;
+2. the canonical columns (:data:`MAPPED_COLUMNS`) parsed from those texts with the
+   ``ju_*`` macros of :mod:`joinedup.sources.parsers`, the crosswalk results ``_k<n>``
+   (``''`` for a code mapped to nothing on purpose, NULL for a code the crosswalk does
+   not know), and ``_bad_dates``, the columns whose date could not be read.
+
+The mapped table keeps the texts beside the parsed values, so data quality (filled,
+valid, formula-like, unmapped codes) is counted from it in one pass without parsing
+anything again (:func:`field_quality_sql`, :func:`unmapped_codes_sql`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from joinedup.config import FieldSpec, PartnershipConfig, SourceConfig
 from joinedup.sources.parsers import (
     DEFAULT_TRUE_VALUES,
+    MIN_YEAR,
     date_sql,
+    estimated_date_sql,
     full_name_forename_sql,
     full_name_surname_sql,
 )
 from joinedup.taxonomy import compile_crosswalk, load_crosswalk_csv, load_taxonomy
 
 __all__ = [
+    "DATE_FIELDS",
+    "FORMULA_STARTS",
     "MAPPED_COLUMNS",
     "Crosswalks",
+    "MappingPlan",
     "exploitation_rows_sql",
     "field_quality_sql",
     "filter_sql",
     "mapped_sql",
+    "plan_mapping",
+    "plan_sql",
     "resolve_crosswalks",
     "text_sql",
+    "unmapped_codes_sql",
 ]
 
 # Columns of the mapped table, in order; each is NULL where the source does not map it.
@@ -77,240 +99,10 @@ DATE_FIELDS: dict[str, str] = {
     "note.date": "note_date",
 }
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""A text starting with one of these is read by a spreadsheet as a formula."""
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _ident(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
-class Crosswalks:
-    """Resolved crosswalks: name -> (normalised local code -> ';'-joined taxonomy codes).
-
-    Local codes are matched as :func:`joinedup.taxonomy.normalise_local_code` does: trimmed,
-    inner whitespace collapsed, case-folded. A code mapped to nothing on purpose gives ''.
-    """
-
-    tables: dict[str, dict[str, str]]
-
-    def case_sql(self, name: str, expr: str) -> str:
-        codes = self.tables[name]
-        if not codes:
-            return "CAST(NULL AS VARCHAR)"
-        arms = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(codes.items()))
-        key = f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
-        return f"(CASE {key} {arms} END)"
-
-
-def text_sql(spec: FieldSpec) -> str:
-    """The field's raw text: trimmed, blank as NULL."""
-    if spec.value is not None:
-        return _lit(spec.value)
-    if spec.column is not None:
-        return f"nullif(trim({_ident(spec.column)}), '')"
-    cols = ", ".join(f"nullif(trim({_ident(c)}), '')" for c in spec.columns or [])
-    return f"nullif(concat_ws('-', {cols}), '')"
-
-
-def _value_sql(spec: FieldSpec, crosswalks: Crosswalks, *, default_parse: str = "text") -> str:
-    txt = text_sql(spec)
-    if spec.crosswalk is not None:
-        return f"nullif({crosswalks.case_sql(spec.crosswalk, txt)}, '')"
-    parse = spec.parse if spec.parse != "text" else default_parse
-    if parse == "date":
-        return date_sql(txt, spec.formats)
-    if parse == "integer":
-        return f"TRY_CAST({txt} AS BIGINT)"
-    if parse == "boolean":
-        values = ", ".join(_lit(v.upper()) for v in (spec.true_values or DEFAULT_TRUE_VALUES))
-        return f"(CASE WHEN {txt} IS NULL THEN NULL ELSE upper({txt}) IN ({values}) END)"
-    return txt
-
-
-def filter_sql(source: SourceConfig) -> str:
-    """A WHERE condition true for rows the source's filters keep."""
-    conds = []
-    for f in source.filters:
-        col = f"coalesce(trim({_ident(f.column)}), '')"
-        if f.equals is not None:
-            conds.append(f"{col} = {_lit(f.equals)}")
-        elif f.in_ is not None:
-            conds.append(f"{col} IN ({', '.join(_lit(v) for v in f.in_)})")
-        elif f.matches is not None:
-            conds.append(f"regexp_matches({col}, {_lit(f.matches)})")
-        elif f.is_blank is not None:
-            conds.append(f"({col} = '') = {'true' if f.is_blank else 'false'}")
-    if not conds:
-        return "true"
-    return "NOT (" + " OR ".join(f"coalesce({c}, false)" for c in conds) + ")"
-
-
-def _identity_exprs(source: SourceConfig, cw: Crosswalks) -> dict[str, str]:
-    m = source.identity
-    out: dict[str, str] = {}
-    if m.full_name is not None:
-        assert m.full_name.order is not None
-        full = text_sql(m.full_name)
-        out["forename"] = full_name_forename_sql(full, m.full_name.order)
-        out["surname"] = full_name_surname_sql(full, m.full_name.order)
-    if m.forename is not None:
-        out["forename"] = f"ju_name({text_sql(m.forename)})"
-    if m.surname is not None:
-        out["surname"] = f"ju_name({text_sql(m.surname)})"
-    if m.preferred_name is not None:
-        out["preferred_name"] = f"ju_name({text_sql(m.preferred_name)})"
-    if m.dob is not None:
-        out["dob"] = _value_sql(m.dob, cw, default_parse="date")
-    if m.dob_estimated is not None:
-        out["dob_estimated"] = _value_sql(m.dob_estimated, cw, default_parse="boolean")
-    if m.sex is not None:
-        out["sex"] = (
-            f"coalesce({_value_sql(m.sex, cw)}, 'U')"
-            if m.sex.crosswalk
-            else f"ju_sex({text_sql(m.sex)})"
-        )
-    if m.postcode is not None:
-        pc = text_sql(m.postcode)
-        out["postcode"] = f"ju_postcode({pc})"
-        out["postcode_district"] = f"ju_postcode_district({pc})"
-    if m.nhs_number is not None:
-        out["nhs_number"] = f"ju_nhs_number({text_sql(m.nhs_number)})"
-    if m.upn is not None:
-        out["upn"] = f"ju_upn({text_sql(m.upn)})"
-    if m.pnc_id is not None:
-        out["pnc_id"] = f"upper({text_sql(m.pnc_id)})"
-    if m.local_id is not None:
-        out["local_id"] = text_sql(m.local_id)
-    if m.ethnicity is not None:
-        out["ethnicity"] = (
-            _value_sql(m.ethnicity, cw)
-            if m.ethnicity.crosswalk
-            else f"upper({text_sql(m.ethnicity)})"
-        )
-    return out
-
-
-def _other_exprs(source: SourceConfig, cw: Crosswalks) -> dict[str, str]:
-    out: dict[str, str] = {"record_id": text_sql(source.record.id)}
-    if source.record.date is not None:
-        out["record_date"] = _value_sql(source.record.date, cw, default_parse="date")
-    ev = source.event
-    if ev is not None:
-        out["event_ref"] = text_sql(ev.id)
-        out["event_type"] = _value_sql(ev.type, cw)
-        for key, col in (("date", "event_date"), ("end_date", "end_date")):
-            spec = getattr(ev, key)
-            if spec is not None:
-                out[col] = _value_sql(spec, cw, default_parse="date")
-        if ev.outcome is not None:
-            out["outcome"] = _value_sql(ev.outcome, cw)
-        if ev.detail is not None:
-            out["detail"] = _value_sql(ev.detail, cw)
-        if ev.exploitation is not None:
-            out["exploitation_raw"] = text_sql(ev.exploitation)
-        out["role"] = (
-            f"coalesce({_value_sql(source.role, cw)}, 'subject')"
-            if source.role is not None
-            else "'subject'"
-        )
-        if "record_date" not in out and "event_date" in out:
-            out["record_date"] = out["event_date"]
-    pl = source.place
-    if pl is not None:
-        if pl.name is not None:
-            out["place_name"] = text_sql(pl.name)
-        if pl.postcode is not None:
-            out["place_postcode"] = f"ju_postcode({text_sql(pl.postcode)})"
-        if pl.type is not None:
-            out["place_type"] = f"coalesce({_value_sql(pl.type, cw)}, 'unknown')"
-    gr = source.group
-    if gr is not None:
-        out["group_ref"] = text_sql(gr.id)
-        out["group_type"] = _value_sql(gr.type, cw)
-        if gr.name is not None:
-            out["group_name"] = text_sql(gr.name)
-        out["group_role"] = (
-            f"coalesce({_value_sql(gr.role, cw)}, 'subject')"
-            if gr.role is not None
-            else "'subject'"
-        )
-    nt = source.note
-    if nt is not None:
-        out["note_text"] = text_sql(nt.text)
-        if nt.theme is not None:
-            out["note_theme"] = text_sql(nt.theme)
-        if nt.date is not None:
-            out["note_date"] = _value_sql(nt.date, cw, default_parse="date")
-    return out
-
-
-def _date_text(source: SourceConfig) -> dict[str, tuple[str, str]]:
-    """For each mapped date field: (mapped column, raw text SQL, column name in file)."""
-    out: dict[str, tuple[str, str]] = {}
-    specs = source.field_specs()
-    for path, col in DATE_FIELDS.items():
-        spec = specs.get(path)
-        if spec is not None and spec.value is None and spec.crosswalk is None:
-            out[col] = (text_sql(spec), ", ".join(spec.source_columns()))
-    return out
-
-
-def mapped_sql(source: SourceConfig, raw_table: str, cw: Crosswalks) -> str:
-    """SELECT producing MAPPED_COLUMNS plus ``_row`` and ``_bad_dates`` for kept rows."""
-    exprs = {**_identity_exprs(source, cw), **_other_exprs(source, cw)}
-    if source.event is not None and "event_date" in exprs and "record_date" not in exprs:
-        exprs["record_date"] = exprs["event_date"]
-    cols = [f"{exprs.get(c, 'NULL')} AS {c}" for c in MAPPED_COLUMNS]
-    checks = [
-        f"CASE WHEN {raw} IS NOT NULL AND {exprs[col]} IS NULL THEN {_lit(colname)} END"
-        for col, (raw, colname) in _date_text(source).items()
-        if col in exprs
-    ]
-    bad = (
-        f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
-        if checks
-        else "CAST([] AS VARCHAR[])"
-    )
-    return (
-        f"SELECT _row, {', '.join(cols)}, {bad} AS _bad_dates "
-        f"FROM {_ident(raw_table)} WHERE {filter_sql(source)}"
-    )
-
-
-def exploitation_rows_sql(
-    source: SourceConfig, mapped_table: str, cw: Crosswalks, *, event_id: str
-) -> str:
-    """SELECT (event_id, exploitation_type, local_code) for every recognised local code.
-
-    ``event_id`` is the SQL expression over ``mapped_table`` that gives the event's id.
-    """
-    ev = source.event
-    if ev is None or ev.exploitation is None:
-        return (
-            "SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS exploitation_type, "
-            "NULL::VARCHAR AS local_code LIMIT 0"
-        )
-    spec = ev.exploitation
-    split = (
-        f"string_split(exploitation_raw, {_lit(spec.split)})"
-        if spec.split
-        else "[exploitation_raw]"
-    )
-    mapped = cw.case_sql(spec.crosswalk, "local_code") if spec.crosswalk else "lower(local_code)"
-    return (
-        "SELECT DISTINCT event_id, exploitation_type, local_code FROM ("
-        "SELECT event_id, trim(unnest(string_split(mapped, ';'))) AS exploitation_type, "
-        "local_code FROM ("
-        f"SELECT event_id, local_code, {mapped} AS mapped FROM ("
-        f"SELECT {event_id} AS event_id, trim(unnest({split})) AS local_code "
-        f"FROM {_ident(mapped_table)} WHERE exploitation_raw IS NOT NULL)) "
-        "WHERE mapped IS NOT NULL) WHERE exploitation_type <> ''"
-    )
-
-
+# field path -> the mapped column whose non-NULL value means "recognised"
 _PATH_TO_COLUMN: dict[str, str] = {
     "record.id": "record_id",
     "record.date": "record_date",
@@ -347,47 +139,438 @@ _PATH_TO_COLUMN: dict[str, str] = {
 }
 
 
-def _valid_sql(path: str, spec: FieldSpec, exprs: dict[str, str], cw: Crosswalks) -> str:
-    """An expression that is non-NULL where the field's value was recognised."""
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _ident(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Crosswalks:
+    """Resolved crosswalks: name -> (normalised local code -> ';'-joined taxonomy codes).
+
+    Local codes are matched as :func:`joinedup.taxonomy.normalise_local_code` does: trimmed,
+    inner whitespace collapsed, case-folded. A code mapped to nothing on purpose gives ''.
+    ``ethnicity_codes`` are the taxonomy's ethnicity codes (a value outside them is invalid).
+    """
+
+    tables: dict[str, dict[str, str]]
+    ethnicity_codes: frozenset[str] = field(default_factory=frozenset)
+
+    def case_sql(self, name: str, expr: str) -> str:
+        """The taxonomy codes for ``expr``; NULL where the crosswalk does not know it.
+
+        Clean codes match on ``lower(expr)`` alone; only values that miss are normalised
+        fully (whitespace collapsed) and tried again.
+        """
+        codes = self.tables[name]
+        if not codes:
+            return "CAST(NULL AS VARCHAR)"
+        arms = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(codes.items()))
+        slow = f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
+        return (
+            f"coalesce((CASE lower({expr}) {arms} END), "
+            f"CASE WHEN {expr} IS NOT NULL THEN (CASE {slow} {arms} END) END)"
+        )
+
+
+def text_sql(spec: FieldSpec, prefix: str = "") -> str:
+    """The field's raw text: trimmed, blank as NULL (``prefix`` qualifies columns)."""
+    if spec.value is not None:
+        return _lit(spec.value)
+    if spec.column is not None:
+        return f"nullif(trim({prefix}{_ident(spec.column)}), '')"
+    cols = ", ".join(f"nullif(trim({prefix}{_ident(c)}), '')" for c in spec.columns or [])
+    return f"nullif(concat_ws('-', {cols}), '')"
+
+
+def filter_sql(source: SourceConfig) -> str:
+    """A WHERE condition true for rows the source's filters keep."""
+    conds = []
+    for f in source.filters:
+        col = f"coalesce(trim({_ident(f.column)}), '')"
+        if f.equals is not None:
+            conds.append(f"{col} = {_lit(f.equals)}")
+        elif f.in_ is not None:
+            conds.append(f"{col} IN ({', '.join(_lit(v) for v in f.in_)})")
+        elif f.matches is not None:
+            conds.append(f"regexp_matches({col}, {_lit(f.matches)})")
+        elif f.is_blank is not None:
+            conds.append(f"({col} = '') = {'true' if f.is_blank else 'false'}")
+    if not conds:
+        return "true"
+    return "NOT (" + " OR ".join(f"coalesce({c}, false)" for c in conds) + ")"
+
+
+@dataclass
+class MappingPlan:
+    """A source's mapping compiled to SQL pieces; see the module docstring."""
+
+    source: SourceConfig
+    texts: dict[str, str] = field(default_factory=dict)  # raw text SQL -> alias _t<n>
+    field_text: dict[str, str] = field(default_factory=dict)  # field path -> _t<n>
+    exprs: dict[str, str] = field(default_factory=dict)  # mapped column -> SQL over _t<n>
+    keys: dict[str, str] = field(default_factory=dict)  # field path -> _k<n> (crosswalks)
+    key_exprs: dict[str, str] = field(default_factory=dict)  # _k<n> -> SQL
+    valid: dict[str, str] = field(default_factory=dict)  # field path -> condition
+    bad_dates: list[tuple[str, str, str]] = field(default_factory=list)  # (col, text, names)
+
+    def text(self, path: str, spec: FieldSpec) -> str:
+        raw = text_sql(spec)
+        if spec.value is not None:
+            return raw
+        alias = self.texts.setdefault(raw, f"_t{len(self.texts)}")
+        self.field_text[path] = alias
+        return alias
+
+    def key(self, path: str, sql: str) -> str:
+        alias = next((a for a, s in self.key_exprs.items() if s == sql), None)
+        if alias is None:
+            alias = f"_k{len(self.key_exprs)}"
+            self.key_exprs[alias] = sql
+        self.keys[path] = alias
+        return alias
+
+
+def _value(
+    plan: MappingPlan,
+    path: str,
+    spec: FieldSpec,
+    cw: Crosswalks,
+    *,
+    default_parse: str = "text",
+    native_dates: frozenset[str] = frozenset(),
+) -> str:
+    txt = plan.text(path, spec)
     if spec.crosswalk is not None:
         if spec.split:
-            items = f"string_split({text_sql(spec)}, {_lit(spec.split)})"
-            case = cw.case_sql(spec.crosswalk, "x")
-            return (
-                f"nullif(len(list_filter(list_transform({items}, lambda x: {case}), "
-                "lambda x: x IS NOT NULL)), 0)"
-            )
-        return cw.case_sql(spec.crosswalk, text_sql(spec))
-    if path == "identity.sex":
-        return f"nullif(ju_sex({text_sql(spec)}), 'U')"
-    return exprs.get(_PATH_TO_COLUMN.get(path, ""), text_sql(spec))
+            return f"nullif({cw.case_sql(spec.crosswalk, txt)}, '')"
+        k = plan.key(path, cw.case_sql(spec.crosswalk, txt))
+        return f"nullif({k}, '')"
+    parse = spec.parse if spec.parse != "text" else default_parse
+    if parse == "date":
+        formats = spec.formats
+        if spec.column is not None and spec.column in native_dates:
+            formats = None  # typed dates in Parquet arrive as ISO text
+        return date_sql(txt, formats)
+    if parse == "integer":
+        return f"TRY_CAST({txt} AS BIGINT)"
+    if parse == "boolean":
+        values = ", ".join(_lit(v.upper()) for v in (spec.true_values or DEFAULT_TRUE_VALUES))
+        return f"(CASE WHEN {txt} IS NULL THEN NULL ELSE upper({txt}) IN ({values}) END)"
+    return txt
 
 
-def field_quality_sql(source: SourceConfig, raw_table: str, cw: Crosswalks) -> str:
-    """Rows, filled and valid counts per mapped column, in one pass over the kept rows."""
-    exprs = {**_identity_exprs(source, cw), **_other_exprs(source, cw)}
-    cells = []
-    for path, spec in sorted(source.field_specs().items()):
-        if spec.value is not None:
-            continue
-        txt = text_sql(spec)
-        valid = _valid_sql(path, spec, exprs, cw)
-        cells.append(
-            f"{{'field': {_lit(path)}, 'column_name': {_lit(', '.join(spec.source_columns()))}, "
-            f"'filled': count({txt}), "
-            f"'valid': count(CASE WHEN {txt} IS NOT NULL THEN {valid} END)}}"
+def plan_mapping(
+    source: SourceConfig,
+    cw: Crosswalks,
+    *,
+    as_of: dt.date | None = None,
+    native_dates: frozenset[str] = frozenset(),
+) -> MappingPlan:
+    """Compile a source's mapping; ``as_of`` (the extract date) bounds valid dates."""
+    plan = MappingPlan(source)
+    out = plan.exprs
+    m = source.identity
+
+    def val(path: str, spec: FieldSpec, default_parse: str = "text") -> str:
+        return _value(plan, path, spec, cw, default_parse=default_parse, native_dates=native_dates)
+
+    out["record_id"] = plan.text("record.id", source.record.id)
+    if source.record.date is not None:
+        out["record_date"] = val("record.date", source.record.date, "date")
+    if m.full_name is not None:
+        assert m.full_name.order is not None
+        full = plan.text("identity.full_name", m.full_name)
+        out["forename"] = full_name_forename_sql(full, m.full_name.order)
+        out["surname"] = full_name_surname_sql(full, m.full_name.order)
+    for key in ("forename", "surname", "preferred_name"):
+        spec = getattr(m, key)
+        if spec is not None:
+            out[key] = f"ju_name({plan.text(f'identity.{key}', spec)})"
+    if m.dob is not None:
+        if m.dob.estimated and m.dob.crosswalk is None and m.dob.value is None:
+            txt = plan.text("identity.dob", m.dob)
+            formats = m.dob.formats
+            if m.dob.column in native_dates:
+                formats = None
+            out["dob"], out["_dob_est"] = estimated_date_sql(txt, formats, m.dob.estimated)
+        else:
+            out["dob"] = val("identity.dob", m.dob, "date")
+    if m.dob_estimated is not None:
+        flag = val("identity.dob_estimated", m.dob_estimated, "boolean")
+        out["dob_estimated"] = f"coalesce({flag}, {out['_dob_est']})" if "_dob_est" in out else flag
+    elif "_dob_est" in out:
+        out["dob_estimated"] = out["_dob_est"]
+    out.pop("_dob_est", None)
+    if m.sex is not None:
+        out["sex"] = (
+            val("identity.sex", m.sex)
+            if m.sex.crosswalk
+            else f"ju_sex({plan.text('identity.sex', m.sex)})"
         )
-    if not cells:
+    if m.postcode is not None:
+        pc = plan.text("identity.postcode", m.postcode)
+        out["postcode"] = f"ju_postcode({pc})"
+        # the district comes from the parsed postcode in the outer layer (see mapped_sql)
+        out["postcode_district"] = f"ju__outward(ju__trim({pc}))"
+    if m.nhs_number is not None:
+        out["nhs_number"] = f"ju_nhs_number({plan.text('identity.nhs_number', m.nhs_number)})"
+    if m.upn is not None:
+        out["upn"] = f"ju_upn({plan.text('identity.upn', m.upn)})"
+    if m.pnc_id is not None:
+        out["pnc_id"] = f"upper({plan.text('identity.pnc_id', m.pnc_id)})"
+    if m.local_id is not None:
+        out["local_id"] = plan.text("identity.local_id", m.local_id)
+    if m.ethnicity is not None:
+        eth = (
+            val("identity.ethnicity", m.ethnicity)
+            if m.ethnicity.crosswalk
+            else f"upper({plan.text('identity.ethnicity', m.ethnicity)})"
+        )
+        codes = ", ".join(_lit(c) for c in sorted(cw.ethnicity_codes))
+        out["ethnicity"] = f"(CASE WHEN {eth} IN ({codes}) THEN {eth} END)" if codes else eth
+    _other_exprs(plan, source, cw, val)
+    _valid_conditions(plan, as_of)
+    return plan
+
+
+def _other_exprs(
+    plan: MappingPlan, source: SourceConfig, cw: Crosswalks, v: Callable[..., str]
+) -> None:
+    out = plan.exprs
+    ev = source.event
+    if ev is not None:
+        out["event_ref"] = plan.text("event.id", ev.id)
+        out["event_type"] = v("event.type", ev.type)
+        for key, col in (("date", "event_date"), ("end_date", "end_date")):
+            spec = getattr(ev, key)
+            if spec is not None:
+                out[col] = v(f"event.{key}", spec, "date")
+        if ev.outcome is not None:
+            out["outcome"] = v("event.outcome", ev.outcome)
+        if ev.detail is not None:
+            out["detail"] = v("event.detail", ev.detail)
+        if ev.exploitation is not None:
+            out["exploitation_raw"] = plan.text("event.exploitation", ev.exploitation)
+        out["role"] = (
+            f"coalesce({v('role', source.role)}, 'subject')"
+            if source.role is not None
+            else "'subject'"
+        )
+        if "record_date" not in out and "event_date" in out:
+            out["record_date"] = out["event_date"]
+    pl = source.place
+    if pl is not None:
+        if pl.name is not None:
+            out["place_name"] = plan.text("place.name", pl.name)
+        if pl.postcode is not None:
+            out["place_postcode"] = f"ju_postcode({plan.text('place.postcode', pl.postcode)})"
+        if pl.type is not None:
+            out["place_type"] = f"coalesce({v('place.type', pl.type)}, 'unknown')"
+    gr = source.group
+    if gr is not None:
+        out["group_ref"] = plan.text("group.id", gr.id)
+        out["group_type"] = v("group.type", gr.type)
+        if gr.name is not None:
+            out["group_name"] = plan.text("group.name", gr.name)
+        out["group_role"] = (
+            f"coalesce({v('group.role', gr.role)}, 'subject')"
+            if gr.role is not None
+            else "'subject'"
+        )
+    nt = source.note
+    if nt is not None:
+        out["note_text"] = plan.text("note.text", nt.text)
+        if nt.theme is not None:
+            out["note_theme"] = plan.text("note.theme", nt.theme)
+        if nt.date is not None:
+            out["note_date"] = v("note.date", nt.date, "date")
+
+
+def _valid_conditions(plan: MappingPlan, as_of: dt.date | None) -> None:
+    """For each mapped field: the condition (over the mapped table) that it is valid."""
+    date_cols = set(DATE_FIELDS.values())
+    latest = f"DATE '{as_of.isoformat()}'" if as_of else "current_date"
+    for path, spec in plan.source.field_specs().items():
+        if spec.value is not None or path not in plan.field_text:
+            continue
+        if spec.crosswalk is not None and spec.split:
+            continue  # any item recognised: see field_quality_sql
+        if path in plan.keys:
+            plan.valid[path] = f"{plan.keys[path]} IS NOT NULL"
+            continue
+        col = _PATH_TO_COLUMN.get(path)
+        if col is None or col not in plan.exprs:
+            plan.valid[path] = "true"
+            continue
+        if col in date_cols:
+            plan.valid[path] = f"{col} BETWEEN DATE '{MIN_YEAR}-01-01' AND {latest}"
+        else:
+            plan.valid[path] = f"{col} IS NOT NULL"
+
+
+def mapped_sql(source: SourceConfig, raw_table: str, cw: Crosswalks, **kw: object) -> str:
+    """SELECT producing ``_row``, the texts, MAPPED_COLUMNS, crosswalk keys and
+    ``_bad_dates`` for the rows the filters keep. Keywords go to :func:`plan_mapping`."""
+    return plan_sql(plan_mapping(source, cw, **kw), raw_table)  # type: ignore[arg-type]
+
+
+def plan_sql(plan: MappingPlan, raw_table: str) -> str:
+    """The SELECT for a compiled plan (see :func:`mapped_sql`), in layers: texts, then
+    crosswalk keys, then parsed columns, then what derives from parsed columns."""
+    source = plan.source
+    texts = "".join(f", {raw} AS {alias}" for raw, alias in plan.texts.items())
+    layer_t = f"SELECT _row{texts} FROM {_ident(raw_table)} WHERE {filter_sql(source)}"
+    keys = "".join(f", {sql} AS {alias}" for alias, sql in plan.key_exprs.items())
+    layer_k = f"SELECT *{keys} FROM ({layer_t})"
+    exprs = plan.exprs
+    specs = source.field_specs()
+    checks = []
+    for path, col in DATE_FIELDS.items():
+        spec = specs.get(path)
+        if spec is None or spec.value is not None or spec.crosswalk is not None:
+            continue
+        if col in exprs and path in plan.field_text:
+            names = ", ".join(spec.source_columns())
+            checks.append(
+                f"CASE WHEN {plan.field_text[path]} IS NOT NULL AND {col} IS NULL "
+                f"THEN {_lit(names)} END"
+            )
+    carried = "".join(f", {a}" for a in [*plan.texts.values(), *plan.key_exprs])
+    parsed = ", ".join(f"{exprs.get(c, 'NULL')} AS {c}" for c in MAPPED_COLUMNS)
+    layer_p = f"SELECT _row{carried}, {parsed} FROM ({layer_k})"
+    bad = (
+        f"list_filter([{', '.join(dict.fromkeys(checks))}], lambda x: x IS NOT NULL)"
+        if checks
+        else "CAST([] AS VARCHAR[])"
+    )
+    outer = []
+    for c in MAPPED_COLUMNS:
+        if c == "postcode_district" and "postcode" in exprs:
+            outer.append(
+                "coalesce(split_part(postcode, ' ', 1), postcode_district) AS postcode_district"
+            )
+        else:
+            outer.append(c)
+    keys = "".join(f", {a}" for a in plan.key_exprs)
+    return f"SELECT _row, {', '.join(outer)}{keys}, {bad} AS _bad_dates FROM ({layer_p})"
+
+
+def exploitation_rows_sql(
+    source: SourceConfig, mapped_table: str, cw: Crosswalks, *, event_id: str
+) -> str:
+    """SELECT (event_id, exploitation_type, local_code) for every recognised local code.
+
+    ``event_id`` is the SQL expression over ``mapped_table`` that gives the event's id.
+    """
+    ev = source.event
+    if ev is None or ev.exploitation is None:
+        return (
+            "SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS exploitation_type, "
+            "NULL::VARCHAR AS local_code LIMIT 0"
+        )
+    spec = ev.exploitation
+    split = (
+        f"string_split(exploitation_raw, {_lit(spec.split)})"
+        if spec.split
+        else "[exploitation_raw]"
+    )
+    mapped = cw.case_sql(spec.crosswalk, "local_code") if spec.crosswalk else "lower(local_code)"
+    return (
+        "SELECT DISTINCT event_id, trim(unnest(string_split(mapped, ';'))) AS exploitation_type, "
+        "local_code FROM ("
+        f"SELECT event_id, local_code, {mapped} AS mapped FROM ("
+        f"SELECT {event_id} AS event_id, trim(unnest({split})) AS local_code "
+        f"FROM {_ident(mapped_table)} WHERE exploitation_raw IS NOT NULL)) "
+        "WHERE mapped IS NOT NULL AND mapped <> ''"
+    )
+
+
+def field_quality_sql(plan: MappingPlan, raw_table: str, mapped_table: str, cw: Crosswalks) -> str:
+    """Per mapped field: rows, filled, valid and formula-like counts.
+
+    Filled and formula-like values are counted on the texts in one aggregate pass over the
+    raw rows the filters keep (nothing is parsed); valid values in one aggregate pass over
+    the mapped table (every value already parsed), so no value is parsed twice.
+    """
+    starts = ", ".join(_lit(c) for c in FORMULA_STARTS)
+    raw_of = {alias: raw for raw, alias in plan.texts.items()}
+    text_cells, valid_cells = [], []
+    for path, spec in sorted(plan.source.field_specs().items()):
+        alias = plan.field_text.get(path)
+        if spec.value is not None or alias is None:
+            continue
+        t = raw_of[alias]
+        cond = plan.valid.get(path, "true")
+        split_valid = "NULL::BIGINT"
+        if spec.crosswalk is not None and spec.split:  # valid if any item is recognised
+            case = cw.case_sql(spec.crosswalk, "trim(x)")
+            split_valid = (
+                f"count(CASE WHEN len(list_filter(string_split({t}, {_lit(spec.split)}), "
+                f"lambda x: ({case}) IS NOT NULL)) > 0 THEN 1 END)"
+            )
+            cond = "false"
+        text_cells.append(
+            f"{{'field': {_lit(path)}, 'column_name': {_lit(', '.join(spec.source_columns()))}, "
+            f"'filled': count({t}), "
+            f"'formula_like': count(CASE WHEN left({t}, 1) IN ({starts}) THEN 1 END), "
+            f"'split_valid': {split_valid}}}"
+        )
+        valid = "NULL::BIGINT" if cond == "true" else f"count(CASE WHEN {cond} THEN 1 END)"
+        valid_cells.append(f"{{'field': {_lit(path)}, 'valid': {valid}}}")
+    if not text_cells:
         return (
             "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS column_name, 0::BIGINT AS rows, "
-            "0::BIGINT AS filled, 0::BIGINT AS valid LIMIT 0"
+            "0::BIGINT AS filled, 0::BIGINT AS valid, 0::BIGINT AS formula_like LIMIT 0"
         )
-    return (
-        "SELECT c.field, c.column_name, n AS rows, c.filled, c.valid FROM ("
-        "SELECT n, unnest(cells) AS c FROM ("
-        f"SELECT count(*) AS n, [{', '.join(cells)}] AS cells "
-        f"FROM {_ident(raw_table)} WHERE {filter_sql(source)}))"
+    texts = (
+        "SELECT n, unnest(cells, recursive := true) FROM ("
+        f"SELECT count(*) AS n, [{', '.join(text_cells)}] AS cells "
+        f"FROM {_ident(raw_table)} WHERE {filter_sql(plan.source)})"
     )
+    valids = (
+        "SELECT unnest(cells, recursive := true) FROM ("
+        f"SELECT [{', '.join(valid_cells)}] AS cells FROM {_ident(mapped_table)})"
+    )
+    return (
+        "SELECT t.field, t.column_name, t.n AS rows, t.filled, "
+        "coalesce(t.split_valid, v.valid, t.filled) AS valid, t.formula_like "
+        f"FROM ({texts}) t JOIN ({valids}) v USING (field)"
+    )
+
+
+def unmapped_codes_sql(plan: MappingPlan, raw_table: str, cw: Crosswalks) -> str:
+    """SELECT (field, column_name, local_code, rows): every value a crosswalk does not know.
+
+    Read from the raw rows the filters keep. Codes are cut to 60 characters; a crosswalked
+    column holds codes, not free text.
+    """
+    raw_of = {alias: raw for raw, alias in plan.texts.items()}
+    where = filter_sql(plan.source)
+    parts = []
+    for path, spec in sorted(plan.source.field_specs().items()):
+        alias = plan.field_text.get(path)
+        if spec.crosswalk is None or alias is None:
+            continue
+        t = raw_of[alias]
+        cols = _lit(", ".join(spec.source_columns()))
+        head = f"SELECT {_lit(path)} AS field, {cols} AS column_name, left(code, 60) AS local_code"
+        case = cw.case_sql(spec.crosswalk, "code")
+        items = f"unnest(string_split({t}, {_lit(spec.split)}))" if spec.split else t
+        parts.append(
+            f"{head}, count(*) AS rows FROM (SELECT trim({items}) AS code "
+            f"FROM {_ident(raw_table)} WHERE {where} AND {t} IS NOT NULL) "
+            f"WHERE code <> '' AND ({case}) IS NULL GROUP BY ALL"
+        )
+    if not parts:
+        return (
+            "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS column_name, "
+            "NULL::VARCHAR AS local_code, 0::BIGINT AS rows LIMIT 0"
+        )
+    return " UNION ALL ".join(f"({p})" for p in parts)
 
 
 def resolve_crosswalks(cfg: PartnershipConfig, base: Path) -> Crosswalks:
@@ -400,4 +583,4 @@ def resolve_crosswalks(cfg: PartnershipConfig, base: Path) -> Crosswalks:
             taxonomy, c.list, codes, where=f"partnership.yaml crosswalks.{name}"
         )
         tables[name] = {k: ";".join(v) for k, v in compiled.mapping.items()}
-    return Crosswalks(tables)
+    return Crosswalks(tables, frozenset(taxonomy.codes("ethnicity")))

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_DATE_FORMATS",
     "DEFAULT_SEX_CODES",
     "DEFAULT_TRUE_VALUES",
+    "ESTIMATED_RULES",
     "MACROS_SQL",
     "MAX_YEAR",
     "MIN_YEAR",
@@ -45,6 +46,7 @@ __all__ = [
     "WHITESPACE",
     "bool_sql",
     "date_sql",
+    "estimated_date_sql",
     "full_name_forename_sql",
     "full_name_surname_sql",
     "install_macros",
@@ -53,6 +55,7 @@ __all__ = [
     "nhs_number_valid",
     "parse_bool",
     "parse_date",
+    "parse_date_estimated",
     "postcode_district",
     "postcode_normalise",
     "postcode_sector",
@@ -169,12 +172,18 @@ def nhs_number_valid(s: str | None) -> str | None:
     return d if (11 - total % 11) % 11 == int(d[9]) else None
 
 
-# Performance notes for the SQL below. DuckDB evaluates a macro's body where it is used,
-# so a parameter used N times is computed N times -- unless the common-subexpression
-# optimiser lifts it, which it does only for expressions evaluated for every row (not those
-# inside CASE ... THEN/ELSE). So each macro names its expensive input in the first WHEN
-# condition (always evaluated), and digit arithmetic runs on one BIGINT cast, not on
-# per-character substr() calls.
+# Performance notes for the SQL below. DuckDB expands a macro's body where it is used, so
+# a parameter used N times is computed N times -- unless the common-subexpression optimiser
+# lifts it into one projection column. It does so only for expressions it sees outside
+# conditional evaluation: a CASE WHEN condition counts, but THEN/ELSE branches, later
+# COALESCE arguments and the operands of AND/OR do not. So each macro names its expensive
+# input in a CASE WHEN condition, conditions are combined with _all_sql (integer sums) rather
+# than AND, and check digits use arithmetic on one BIGINT cast, not per-character substr().
+
+
+def _all_sql(*conditions: str) -> str:
+    """True when every condition is true, NULL if any is NULL; visible to the optimiser."""
+    return "(" + " + ".join(f"CAST({c} AS INTEGER)" for c in conditions) + f") = {len(conditions)}"
 
 
 def _nhs_sum_sql(n: str) -> str:
@@ -184,8 +193,12 @@ def _nhs_sum_sql(n: str) -> str:
 _NHS_MACROS = [
     "CREATE OR REPLACE MACRO ju__nhs_digits(x) AS CASE WHEN regexp_full_match(x, '[0-9]{10}') "
     f"THEN x ELSE regexp_replace(x, '{_re2_class(_NHS_STRIP)}', '', 'g') END",
-    "CREATE OR REPLACE MACRO ju__nhs_ok(d, n) AS regexp_full_match(d, '[0-9]{10}') "
-    f"AND n % 1111111111 <> 0 AND (11 - ({_nhs_sum_sql('n')}) % 11) % 11 = n % 10",
+    "CREATE OR REPLACE MACRO ju__nhs_ok(d, n) AS "
+    + _all_sql(
+        "regexp_full_match(d, '[0-9]{10}')",
+        "n % 1111111111 <> 0",  # one digit repeated ten times
+        f"(11 - ({_nhs_sum_sql('n')}) % 11) % 11 = n % 10",
+    ),
     "CREATE OR REPLACE MACRO ju__nhs_check(d) AS CASE WHEN "
     "ju__nhs_ok(d, TRY_CAST(substr(d, 1, 10) AS BIGINT)) THEN d END",
     "CREATE OR REPLACE MACRO ju_nhs_number(x) AS ju__nhs_check(ju__nhs_digits(x))",
@@ -224,8 +237,11 @@ _UPN_MACROS = [
     # u: the trimmed value (any case); n: its characters 2..12 as a number; v: the value of
     # character 13 (-1 if a letter outside UPN_LETTERS)
     "CREATE OR REPLACE MACRO ju__upn_ok(u, n, v) AS "
-    f"regexp_full_match(u, {_q(_UPN_RE.pattern)}) AND v >= 0 "
-    f"AND substr('{UPN_LETTERS}', (({_UPN_SUM}) + v * 13) % 23 + 1, 1) = upper(substr(u, 1, 1))",
+    + _all_sql(
+        f"regexp_full_match(u, {_q(_UPN_RE.pattern)})",
+        "v >= 0",
+        f"substr('{UPN_LETTERS}', (({_UPN_SUM}) + v * 13) % 23 + 1, 1) = upper(substr(u, 1, 1))",
+    ),
     "CREATE OR REPLACE MACRO ju__upn_last(c) AS CASE WHEN c BETWEEN '0' AND '9' "
     f"THEN ascii(c) - 48 ELSE strpos('{UPN_LETTERS}', upper(c)) - 1 END",
     "CREATE OR REPLACE MACRO ju__upn_check(u) AS CASE WHEN ju__upn_ok(u, "
@@ -282,7 +298,10 @@ _POSTCODE_MACROS = [
     "CREATE OR REPLACE MACRO ju__postcode_c(c) AS CASE WHEN "
     f"regexp_full_match(c, {_q(_POSTCODE_RE.pattern)}) "
     "THEN upper(substr(c, 1, length(c) - 3) || ' ' || substr(c, length(c) - 2)) END",
-    "CREATE OR REPLACE MACRO ju_postcode(x) AS ju__postcode_c(ju__compact(x))",
+    # the canonical form ("WX1 2AB") is its own answer: skip the whitespace removal
+    "CREATE OR REPLACE MACRO ju_postcode(x) AS CASE WHEN regexp_full_match(x, "
+    f"{_q(_OUTWARD.replace('a-z', '') + ' ' + _INWARD.replace('abd-hjlnp-uw-z', ''))}) "
+    "THEN x ELSE ju__postcode_c(ju__compact(x)) END",
     "CREATE OR REPLACE MACRO ju__outward(t) AS CASE WHEN "
     f"regexp_full_match(t, {_q(_OUTWARD)}) THEN upper(t) END",
     "CREATE OR REPLACE MACRO ju_postcode_district(x) AS "
@@ -378,6 +397,8 @@ def _compile_format(fmt: str) -> tuple[re.Pattern[str], str]:
         raise _format_error(fmt, "lacks a year, month or day")
     if len(have & {"Y", "y"}) > 1 or len(have & {"m", "b", "B"}) > 1:
         raise _format_error(fmt, "has two years or two months")
+    if tokens[0] in _WS or tokens[-1] in _WS:  # values are trimmed before matching
+        raise _format_error(fmt, "starts or ends with whitespace")
     py: list[str] = []
     sql: list[str] = []
     for k, tok in enumerate(tokens):
@@ -443,8 +464,21 @@ def date_sql(expr: str, formats: Sequence[str] | None = None) -> str:
 
     Raises ConfigError for a format it cannot translate faithfully. Needs
     :func:`install_macros` on the connection (it calls ``ju__trim``).
+
+    The formats are first tried on the value as it is (no format's pattern admits
+    whitespace at either end, so a match there is the answer); only values that match
+    none are trimmed of every kind of whitespace and tried again. Clean extracts take the
+    first path: about four times faster on a million rows.
     """
-    t = f"ju__trim({expr})"
+    fast = _date_branches_sql(expr, formats)
+    slow = _date_branches_sql(f"ju__trim({expr})", formats)
+    # trimming can only change the answer for a value with whitespace at an end; testing
+    # for that first keeps values that match no format (free text) from paying 14 trims
+    padded = f"regexp_matches({expr}, '^{_WS_CLASS}|{_WS_CLASS}$')"
+    return f"coalesce({fast}, CASE WHEN {padded} THEN {slow} END)"
+
+
+def _date_branches_sql(t: str, formats: Sequence[str] | None) -> str:
     branches = []
     for fmt in _formats(formats):
         gate = _compile_format(fmt)[1]
@@ -462,6 +496,103 @@ def date_sql(expr: str, formats: Sequence[str] | None = None) -> str:
 
 
 _DATE_MACROS = [f"CREATE OR REPLACE MACRO ju_date(x) AS {date_sql('x')}"]
+
+# --------------------------------------------------------------------------- estimated dates
+
+ESTIMATED_RULES = ("jan_1", "first_of_month", "year_only", "month_year")
+"""How agencies write a date they do not know: ``jan_1`` (01/01/YYYY), ``first_of_month``
+(01/MM/YYYY), ``year_only`` (a bare YYYY, read as 1 January) and ``month_year``
+(MM/YYYY, MM-YYYY or YYYY-MM, read as the 1st of the month)."""
+
+_YEAR = "19[0-9]{2}|20[0-9]{2}|2100"
+_YEAR_ONLY_RE = re.compile(f"({_YEAR})")
+_MONTH_YEAR_RE = re.compile(f"(0?[1-9]|1[0-2])[/-]({_YEAR})")
+_YEAR_MONTH_RE = re.compile(f"({_YEAR})-(0[1-9]|1[0-2])")
+
+
+def _check_rules(rules: Sequence[str]) -> None:
+    bad = [r for r in rules if r not in ESTIMATED_RULES]
+    if bad:
+        raise ConfigError(f"estimated: {', '.join(bad)} is not one of {', '.join(ESTIMATED_RULES)}")
+
+
+def parse_date_estimated(
+    s: str | None, formats: Sequence[str] | None = None, rules: Sequence[str] = ()
+) -> tuple[date | None, bool]:
+    """``(date, estimated)``: :func:`parse_date`, after the partial forms ``rules`` allow.
+
+    With ``year_only`` a bare year gives 1 January of it; with ``month_year`` a month and
+    year give the 1st of that month; both are estimated. ``jan_1`` marks any date on
+    1 January as estimated, ``first_of_month`` any date on the 1st.
+    """
+    _check_rules(rules)
+    t = _trim(s)
+    if t is None:
+        return None, False
+    if "year_only" in rules and (m := _YEAR_ONLY_RE.fullmatch(t)):
+        return date(int(m.group(1)), 1, 1), True
+    if "month_year" in rules:
+        if m := _MONTH_YEAR_RE.fullmatch(t):
+            return date(int(m.group(2)), int(m.group(1)), 1), True
+        if m := _YEAR_MONTH_RE.fullmatch(t):
+            return date(int(m.group(1)), int(m.group(2)), 1), True
+    d = parse_date(t, formats)
+    if d is None:
+        return None, False
+    est = ("jan_1" in rules and d.month == 1 and d.day == 1) or (
+        "first_of_month" in rules and d.day == 1
+    )
+    return d, est
+
+
+def _partial_date_sql(expr: str, rules: Sequence[str]) -> str | None:
+    t = f"ju__trim({expr})"
+    arms = []
+    if "year_only" in rules:
+        arms.append(
+            f"WHEN regexp_full_match({t}, {_q(_YEAR_ONLY_RE.pattern)}) "
+            f"THEN make_date(CAST({t} AS INTEGER), 1, 1)"
+        )
+    if "month_year" in rules:
+        arms.append(
+            f"WHEN regexp_full_match({t}, {_q(_MONTH_YEAR_RE.pattern)}) THEN make_date("
+            f"CAST(regexp_extract({t}, {_q(_MONTH_YEAR_RE.pattern)}, 2) AS INTEGER), "
+            f"CAST(regexp_extract({t}, {_q(_MONTH_YEAR_RE.pattern)}, 1) AS INTEGER), 1)"
+        )
+        arms.append(
+            f"WHEN regexp_full_match({t}, {_q(_YEAR_MONTH_RE.pattern)}) THEN make_date("
+            f"CAST(substr({t}, 1, 4) AS INTEGER), CAST(substr({t}, 6, 2) AS INTEGER), 1)"
+        )
+    if not arms:
+        return None
+    return f"CASE WHEN {expr} IS NULL THEN NULL {' '.join(arms)} END"
+
+
+def estimated_date_sql(
+    expr: str, formats: Sequence[str] | None = None, rules: Sequence[str] = ()
+) -> tuple[str, str]:
+    """DuckDB expressions ``(date, estimated)`` computing :func:`parse_date_estimated`.
+
+    The estimated flag is NULL where the date is NULL.
+    """
+    _check_rules(rules)
+    partial = _partial_date_sql(expr, rules)
+    full = date_sql(expr, formats)
+    value = f"coalesce({partial}, {full})" if partial else full
+    # The flag tests the value itself (where a partial form matched it is estimated anyway,
+    # otherwise the value is the full parse), and names it once in a WHEN condition, where
+    # DuckDB computes it once: repeating the full parse made the pair 2-3x slower.
+    conds = []
+    if partial:
+        conds.append(f"{partial} IS NOT NULL")
+    if "jan_1" in rules:
+        conds.append(f"dayofyear({value}) = 1")
+    if "first_of_month" in rules:
+        conds.append(f"day({value}) = 1")
+    either = " OR ".join(conds) if conds else "false"
+    flag = f"CASE WHEN {value} IS NULL THEN NULL ELSE coalesce({either}, false) END"
+    return value, flag
+
 
 # --------------------------------------------------------------------------- names
 
@@ -551,7 +682,9 @@ def _name_sql_macros() -> list[str]:
     apos = _re2_class(_NAME_APOSTROPHES)
     dash = _re2_class(_NAME_DASHES)
     drop = _re2_class(_NAME_KEEP, negate=True)
-    has = _re2_class(_NAME_LETTERS_OUT)
+    # normalised text holds only _NAME_LETTERS_OUT letters, so adding _NAME_LETTERS changes
+    # nothing but turns ~300 single characters into a few ranges (cheaper to compile)
+    has = _re2_class(_NAME_LETTERS_OUT | _NAME_LETTERS)
     fast = " *[A-Za-z]+(?:[ '-][A-Za-z]+)* *"  # the usual case: upper(trim(x)) is the answer
     cleaned = (
         "regexp_replace(regexp_replace(regexp_replace(regexp_replace("

@@ -7,6 +7,7 @@ build is visible without a restart. Routes never query a release: they call
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 import joinedup
 from joinedup.disclosure import ReleaseLike
-from joinedup.web.deps import WebSettings
+from joinedup.web.deps import WebSettings, install_auth
 from joinedup.web.errors import install_error_handlers
-from joinedup.web.routes import health, overview
+from joinedup.web.routes import audit, auth, health, overview
 
 __all__ = ["create_app", "serve"]
 
@@ -25,11 +26,15 @@ _STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
-    partnership_dir: Path, *, open_release: Callable[[Path], ReleaseLike] | None = None
+    partnership_dir: Path,
+    *,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+    state_url: str | None = None,
 ) -> FastAPI:
     """The joinedup web app for one partnership folder.
 
-    ``open_release`` replaces ``joinedup.release.open_current`` (for tests and embedding).
+    ``open_release`` replaces ``joinedup.release.open_current`` (for tests and embedding);
+    ``state_url`` the app state's database (default: partnership.yaml's, else SQLite).
     """
     app = FastAPI(
         title="joinedup",
@@ -40,9 +45,12 @@ def create_app(
     )
     app.state.settings = WebSettings(Path(partnership_dir), open_release)
     install_error_handlers(app)
+    install_auth(app, Path(partnership_dir), state_url=state_url)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(overview.router)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(audit.router)
     return app
 
 
@@ -50,4 +58,10 @@ def serve(partnership_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> N
     """Serve the app with uvicorn until interrupted."""
     import uvicorn
 
+    from joinedup.web.assets import AssetError, ensure_assets
+
+    try:  # GOV.UK Frontend's CSS, if `make setup` has not installed it (issue 7)
+        ensure_assets()
+    except AssetError as exc:
+        logging.getLogger(__name__).warning("Pages will be unstyled: %s", exc)
     uvicorn.run(create_app(partnership_dir), host=host, port=port)

@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 def page_context(data: dict[str, Any]) -> dict[str, Any]:
-    """What the template needs beyond the protected figures: the chart geometry."""
+    """What the template needs beyond the protected figures: the chart (Vega-Lite SVG)."""
     context: dict[str, Any] = {"data": data, "chart": None}
     concerns = data.get("concerns")
     if concerns:
@@ -24,6 +24,7 @@ def page_context(data: dict[str, Any]) -> dict[str, Any]:
             "People with an exploitation concern, by type",
             [row["group"] for row in concerns["rows"]],
             [row["total"] for row in concerns["rows"]],
+            chart_id="chart-by-type",
         )
     areas = data.get("areas")
     if areas:
@@ -31,6 +32,7 @@ def page_context(data: dict[str, Any]) -> dict[str, Any]:
             "People with an exploitation concern, by local authority",
             [a["name"] for a in areas["authorities"]],
             areas["persons_with_concern"],
+            chart_id="chart-by-area",
         )
     return context
 

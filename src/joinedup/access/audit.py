@@ -1,0 +1,106 @@
+"""What joinedup writes to the audit log, and who may read it.
+
+The log itself (hash chain, verification) is ``joinedup.state.audit``; this module holds
+the governance around it: the actor of a command-line action, the entries for builds and
+views of person-level data, and the view of the log each role is entitled to.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from joinedup.access.errors import Forbidden
+from joinedup.access.roles import Permission
+from joinedup.access.users import User
+from joinedup.errors import JoinedupError
+from joinedup.state import AuditEntry, State, VerifyResult, open_state
+
+__all__ = [
+    "PERSON_LEVEL_ACTIONS",
+    "audit_build",
+    "audit_person_view",
+    "cli_actor",
+    "verify_audit",
+    "visible_audit",
+]
+
+#: Actions that touch person-level data: what a data owner reviews for their agency.
+PERSON_LEVEL_ACTIONS = ("view_person", "reidentify", "subject_access", "export_person_level")
+
+
+def cli_actor() -> str:
+    """``cli:<login name>``: who ran a command, as the operating system knows them."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def audit_build(partnership_dir: Path, result: Any, *, actor: str | None = None) -> AuditEntry:
+    """Record a published build (``joinedup.release.BuildResult``)."""
+    with open_state(partnership_dir) as state:
+        return state.audit.append(
+            actor=actor or cli_actor(),
+            action="build",
+            target=str(result.release.release_id),
+            detail={
+                "sources": int(result.sources),
+                "records": int(result.records),
+                "persons": int(result.persons),
+                "quarantined": int(result.quarantined),
+            },
+        )
+
+
+def verify_audit(partnership_dir: Path) -> VerifyResult:
+    """Walk a partnership's whole audit chain (``joinedup audit verify``)."""
+    if not Path(partnership_dir).is_dir():
+        raise JoinedupError(
+            f"{partnership_dir} is not a partnership folder; give the folder holding "
+            "partnership.yaml."
+        )
+    with open_state(partnership_dir) as state:
+        return state.audit.verify()
+
+
+def audit_person_view(
+    state: State,
+    *,
+    user: User,
+    person_id: str,
+    page: str,
+    agencies: Iterable[str],
+    purpose: str | None = None,
+) -> AuditEntry:
+    """Record that ``user`` saw a person-level page about ``person_id`` (pseudonymous),
+    drawing on ``agencies``' data. Call it for every person-level view (DPA 2018 s62)."""
+    return state.audit.append(
+        actor=user.username,
+        action="view_person",
+        target=person_id,
+        purpose=purpose,
+        detail={"page": page, "user_agency": user.agency},
+        agencies=agencies,
+    )
+
+
+def visible_audit(
+    state: State,
+    user: User,
+    *,
+    agency: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    """The entries ``user`` may read: all for an administrator; for a data lead, the
+    entries touching their own agency's data."""
+    if user.can(Permission.AUDIT_ALL):
+        return state.audit.entries(agency=agency, limit=limit, offset=offset)
+    if user.can(Permission.AUDIT_OWN_AGENCY):
+        if agency is not None and agency != user.agency:
+            raise Forbidden("A data lead can see the audit of their own agency's data only.")
+        return state.audit.entries(agency=user.agency, limit=limit, offset=offset)
+    raise Forbidden("Only administrators and data leads can see the audit log.")

@@ -1,0 +1,419 @@
+"""Question answers as each tier may see them.
+
+:func:`protect_answer` is the only route from a raw :class:`~joinedup.insight.Answer` to
+anything shown. The rules, on top of ``docs/disclosure.md``:
+
+- A question lists the tiers that may see it; any other tier is refused, and so is a
+  tier at which a sharing agreement leaves out a source the question draws on.
+- Counts (of persons, events, places or groups) are protected together with their totals
+  (:func:`~joinedup.disclosure.protect_one_way` / ``protect_two_way``). The counts of the
+  previous release are protected the same way on their own; a change is shown only where
+  both counts are.
+- A median is shown only beside a count that is shown and not zero.
+- A rate, its confidence interval and its ratio are computed from the count AS
+  PUBLISHED (after rounding), and hidden where the count is: a rate beside a known
+  denominator would otherwise give the count away.
+- Person-level lists (pseudonymous ids) are for the operational tier only
+  (:func:`current_units`); a caller that shows them must write the view to the audit log.
+
+:func:`answer_rows` and :func:`answer_csv` lay a protected answer out as a table; CSV
+cells that a spreadsheet would run as a formula are neutralised (:func:`csv_safe`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure import (
+    SUPPRESSED,
+    Cell,
+    DisclosurePolicy,
+    ReleaseLike,
+    SourceScope,
+    Tier,
+    open_current_release,
+    partnership_config,
+    policy_for,
+    protect_cells,
+    protect_one_way,
+    source_scope,
+    suppression_footnote,
+)
+from joinedup.errors import ReleaseError
+from joinedup.insight import Answer, QuestionError, QuestionInfo, list_questions, read_answer
+
+__all__ = [
+    "TOTAL",
+    "answer_csv",
+    "answer_rows",
+    "csv_safe",
+    "current_answer",
+    "current_questions",
+    "current_units",
+    "protect_answer",
+    "wilson_interval",
+]
+
+#: Label of total rows and columns.
+TOTAL = "Total"
+_Z = 1.959964  # 95% two-sided
+
+
+def wilson_interval(count: int, n: float, *, z: float = _Z) -> tuple[float, float]:
+    """Wilson score interval of the proportion ``count / n`` (0 < n)."""
+    p = count / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _check_tier(info: QuestionInfo, tier: Tier, scope: SourceScope | None) -> None:
+    if tier.value not in info.tiers:
+        raise QuestionError(
+            f"Question '{info.id}' is not available at the {tier.value} tier; it may be seen "
+            f"at: {', '.join(info.tiers)}."
+        )
+    if scope is not None:
+        blocked = sorted(set(info.sources) & scope.excluded_ids)
+        if blocked:
+            raise QuestionError(
+                f"Question '{info.id}' draws on source(s) {', '.join(blocked)}, which their "
+                f"sharing agreements do not permit at the {tier.value} tier."
+            )
+
+
+Key = tuple[str | None, str | None]
+
+
+def _protect_counts(
+    answer: Answer, get: Callable[[Key], int], policy: DisclosurePolicy
+) -> dict[Key, Cell]:
+    splits, cats = list(answer.splits), list(answer.categories)
+    if splits and cats:
+        # Split cohorts may overlap (a child with a concern is also one of "all
+        # children"), so only each cohort's row is a table with a total; the margins
+        # across cohorts are not shown. Each row is protected with its total, then the
+        # row totals with the grand total.
+        out: dict[Key, Cell] = {}
+        for s in splits:
+            row, row_total = protect_one_way(
+                {c: get((s, c)) for c in cats}, policy, total=get((s, None))
+            )
+            out.update({(s, c): v for c, v in row.items()})
+            out[(s, None)] = row_total
+        shown, grand = protect_one_way(
+            {s: get((s, None)) for s in splits}, policy, total=get((None, None))
+        )
+        for s, v in shown.items():
+            if v == SUPPRESSED:
+                out[(s, None)] = SUPPRESSED
+        out[(None, None)] = grand
+        return out
+    if splits or cats:
+        keys: list[Key] = [(s, None) for s in splits] or [(None, c) for c in cats]
+        cells, total = protect_one_way({k: get(k) for k in keys}, policy, total=get((None, None)))
+        return {**cells, (None, None): total}
+    only: dict[Hashable, int] = {"total": get((None, None))}
+    return {(None, None): protect_cells(only, [], policy)["total"]}
+
+
+def _get(answer: Answer, attr: str) -> Callable[[Key], int]:
+    def get(key: Key) -> int:
+        cell = answer.cells.get(key)
+        value = getattr(cell, attr) if cell is not None else 0
+        return int(value or 0)
+
+    return get
+
+
+def _columns(answer: Answer) -> list[dict[str, str]]:
+    info = answer.question
+    cols = []
+    if info.split:
+        cols.append({"key": "split", "label": info.split_label or info.split})
+    if answer.breakdown:
+        cols.append({"key": "category", "label": info.breakdowns[answer.breakdown]})
+    cols.append({"key": "count", "label": info.unit.capitalize()})
+    if info.previous_release_id:
+        cols.append({"key": "previous", "label": "Previous release"})
+        cols.append({"key": "change", "label": "Change"})
+    for v in info.spec.get("values", []):
+        cols.append({"key": str(v["column"]), "label": str(v["label"])})
+    rate = info.spec.get("rate")
+    if rate:
+        cols += [
+            {"key": "denominator", "label": "Denominator"},
+            {"key": "rate", "label": str(rate["label"])},
+            {"key": "rate_low", "label": "95% CI lower"},
+            {"key": "rate_high", "label": "95% CI upper"},
+            {"key": "rate_ratio", "label": "Ratio to all"},
+        ]
+    return cols
+
+
+def _rate(count: Cell, den: float | None, per: int) -> tuple[Any, Any, Any]:
+    if den is None or den <= 0:
+        return None, None, None
+    if count == SUPPRESSED or not isinstance(count, int):
+        return SUPPRESSED, SUPPRESSED, SUPPRESSED
+    lo, hi = wilson_interval(min(count, int(den)), den)
+    return round(count / den * per, 2), round(lo * per, 2), round(hi * per, 2)
+
+
+def protect_answer(
+    answer: Answer,
+    tier: Tier,
+    *,
+    policy: DisclosurePolicy | None = None,
+    scope: SourceScope | None = None,
+) -> dict[str, Any]:
+    """Exactly what of ``answer`` may leave the store for ``tier``, JSON-ready.
+
+    Raises :class:`~joinedup.insight.QuestionError` when the tier may not see it.
+    """
+    tier = Tier(tier)
+    info = answer.question
+    _check_tier(info, tier, scope)
+    policy = policy or policy_for(tier)
+    now = _protect_counts(answer, _get(answer, "units"), policy)
+    has_prev = info.previous_release_id is not None
+    before = _protect_counts(answer, _get(answer, "previous"), policy) if has_prev else {}
+    rate = info.spec.get("rate")
+    per = int(rate["per"]) if rate else 1
+    values = [str(v["column"]) for v in info.spec.get("values", [])]
+
+    def row(key: Key) -> dict[str, Any]:
+        s, c = key
+        cell = answer.cells.get(key)
+        count = now[key]
+        out: dict[str, Any] = {}
+        if info.split:
+            out["split"] = TOTAL if s is None else s
+        if answer.breakdown:
+            out["category"] = TOTAL if c is None else c
+        out["count"] = count
+        out["total"] = s is None or (bool(answer.breakdown) and c is None)
+        if has_prev:
+            prev = before[key]
+            out["previous"] = prev
+            both = isinstance(count, int) and isinstance(prev, int)
+            out["change"] = count - prev if both else SUPPRESSED  # type: ignore[operator]
+        shown = isinstance(count, int) and count > 0
+        for v in values:
+            x = cell.values.get(v) if cell is not None and shown else None
+            out[v] = None if x is None else round(float(x), 1)
+        if rate:
+            den = cell.denominator if cell is not None else None
+            out["denominator"] = None if den is None else round(den)
+            out["rate"], out["rate_low"], out["rate_high"] = _rate(count, den, per)
+            out["rate_ratio"] = None
+        return out
+
+    keys: list[Key] = []
+    splits: list[str | None] = [*answer.splits, None] if answer.splits else [None]
+    cats: list[str | None] = [*answer.categories, None] if answer.breakdown else [None]
+    for s in splits:
+        for c in cats:
+            if answer.breakdown and answer.splits and s is None and c is not None:
+                continue  # the margin across overlapping cohorts is not shown per category
+            keys.append((s, c))
+    rows = [row(k) for k in keys]
+    if rate:
+        _ratios(rows, bool(info.split), bool(answer.breakdown))
+    return {
+        "tier": tier.value,
+        "release_id": answer.release_id,
+        "previous_release_id": info.previous_release_id,
+        "question": {
+            "id": info.id,
+            "question": info.question,
+            "definition": info.definition,
+            "unit": info.unit,
+            "caveats": list(info.caveats),
+            "depends_on": list(info.depends_on),
+            "sources": list(info.sources),
+            "origin": info.origin,
+            "breakdowns": dict(info.breakdowns),
+        },
+        "breakdown": answer.breakdown or None,
+        "columns": _columns(answer),
+        "rows": rows,
+        "disclosure": {
+            "threshold": policy.threshold,
+            "rounding_base": policy.rounding_base,
+            "suppressed": SUPPRESSED,
+            "footnote": suppression_footnote(policy),
+        },
+        "scope": None if scope is None else scope.as_dict(),
+    }
+
+
+def _ratios(rows: list[dict[str, Any]], split: bool, breakdown: bool) -> None:
+    """Each row's rate over its reference row's rate (its split's total, or the total)."""
+    ref: dict[Any, Any] = {}
+    for r in rows:
+        if breakdown and r.get("category") == TOTAL:
+            ref[r.get("split") if split else None] = r["rate"]
+        elif not breakdown and (not split or r.get("split") == TOTAL):
+            ref[None] = r["rate"]
+    for r in rows:
+        base = ref.get(r.get("split") if split and breakdown else None)
+        if isinstance(r["rate"], float | int) and isinstance(base, float | int) and base > 0:
+            r["rate_ratio"] = round(r["rate"] / base, 2)
+        elif r["rate"] == SUPPRESSED:
+            r["rate_ratio"] = SUPPRESSED
+
+
+def answer_rows(protected: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """(column labels, rows of values) of a protected answer, for tables and CSV."""
+    cols = protected["columns"]
+    return [c["label"] for c in cols], [[r.get(c["key"]) for c in cols] for r in protected["rows"]]
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "|")
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula: text starting with
+    = + - @ | or a tab or carriage return gets a leading apostrophe. Numbers pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
+def answer_csv(protected: dict[str, Any]) -> str:
+    """The answer as CSV: a header row, then the rows; formula injection neutralised."""
+    labels, rows = answer_rows(protected)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([csv_safe(x) for x in labels])
+    for r in rows:
+        w.writerow(["" if x is None else csv_safe(x) for x in r])
+    return buf.getvalue()
+
+
+def _open(
+    partnership_dir: Path, open_release: Callable[[Path], ReleaseLike] | None
+) -> tuple[ReleaseLike, duckdb.DuckDBPyConnection]:
+    handle = (open_release or open_current_release)(partnership_dir)
+    try:
+        return handle, handle.connect()
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
+            "Run `joinedup build DIR` to build a new one."
+        ) from exc
+
+
+def _no_answers(handle: ReleaseLike) -> ReleaseError:
+    return ReleaseError(
+        f"Release {handle.release_id} holds no answers to questions: it was built by an "
+        "older joinedup. Run `joinedup build DIR` to rebuild it."
+    )
+
+
+def current_answer(
+    partnership_dir: Path,
+    question_id: str,
+    *,
+    by: str | None = None,
+    tier: Tier = Tier.STRATEGIC,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """One answer from the partnership's current release, protected for ``tier``."""
+    tier = Tier(tier)
+    config = config if config is not None else partnership_config(partnership_dir)
+    policy = policy_for(tier, config.disclosure if config is not None else None)
+    scope = source_scope(config, tier)
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        answer = read_answer(con, question_id, by=by)
+    except duckdb.CatalogException as exc:
+        raise _no_answers(handle) from exc
+    finally:
+        con.close()
+    return protect_answer(answer, tier, policy=policy, scope=scope)
+
+
+def current_questions(
+    partnership_dir: Path,
+    tier: Tier = Tier.STRATEGIC,
+    *,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """Every question in the current release, with its headline protected for ``tier``
+    (``headline`` is None for a question the tier may not see)."""
+    tier = Tier(tier)
+    config = config if config is not None else partnership_config(partnership_dir)
+    policy = policy_for(tier, config.disclosure if config is not None else None)
+    scope = source_scope(config, tier)
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        infos = list_questions(con)
+        answers = {i.id: read_answer(con, i.id) for i in infos}
+    except duckdb.CatalogException as exc:
+        raise _no_answers(handle) from exc
+    finally:
+        con.close()
+    out = []
+    for info in infos:
+        try:
+            protected: dict[str, Any] | None = protect_answer(
+                answers[info.id], tier, policy=policy, scope=scope
+            )
+        except QuestionError:
+            protected = None
+        total = None if protected is None else protected["rows"][-1]
+        out.append(
+            {
+                "id": info.id,
+                "question": info.question,
+                "unit": info.unit,
+                "origin": info.origin,
+                "tiers": list(info.tiers),
+                "breakdowns": dict(info.breakdowns),
+                "available": protected is not None,
+                "headline": None if total is None else total["count"],
+                "previous": None if total is None else total.get("previous"),
+            }
+        )
+    return {"tier": tier.value, "release_id": handle.release_id, "questions": out}
+
+
+def current_units(
+    partnership_dir: Path,
+    question_id: str,
+    *,
+    tier: Tier,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> list[str]:
+    """The pseudonymous ids a question counted: operational tier only. The caller must
+    record the view in the audit log before showing them."""
+    tier = Tier(tier)
+    if tier is not Tier.OPERATIONAL:
+        raise QuestionError(
+            f"Person-level lists are for the operational tier only, not {tier.value}."
+        )
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        read_answer(con, question_id)  # raises for an unknown question
+        rows = con.execute(
+            "SELECT unit_id FROM question_unit WHERE question_id = ? ORDER BY unit_id",
+            [question_id],
+        ).fetchall()
+    except duckdb.CatalogException as exc:
+        raise _no_answers(handle) from exc
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]

@@ -1,0 +1,207 @@
+"""Person-level tables that the questions are written over: concerns, agencies, missing
+episodes with their return home interviews, and journeys across agencies.
+
+Each ``*_sql`` function builds SQL and never runs it; :func:`derive_person_tables` runs
+them inside a build, on the release connection, before the questions are answered.
+
+Definitions (docs/insight.md says them in plain words):
+
+- A *concern event* is an event with at least one exploitation type recorded
+  (``event_exploitation`` with a non-blank code). ``person_concern`` has one row per
+  person x concern event x type, whatever the person's role.
+- A person's age at an event comes from their most often recorded date of birth.
+- A return home interview (RHI) is matched to the person's latest missing episode that
+  started on or before the day it was offered; each episode keeps its earliest RHI.
+- A journey step is a run of consecutive contacts by one kind of service (A&E, police,
+  children's social care, ...), in date order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+
+__all__ = [
+    "STEP_LABELS",
+    "derive_person_tables",
+    "dob_sql",
+    "journey_step_sql",
+    "missing_episode_sql",
+    "person_agency_sql",
+    "person_concern_sql",
+]
+
+#: How each kind of agency is named in a journey.
+STEP_LABELS: dict[str, str] = {
+    "police": "Police",
+    "childrens_social_care": "Children's social care",
+    "adult_social_care": "Adult social care",
+    "health": "Health",
+    "education": "Education",
+    "youth_justice": "Youth justice",
+    "voluntary": "Voluntary sector",
+    "other": "Other agency",
+}
+
+DOB_TABLE = "_ju_ins_dob"
+AGENCY_TABLE = "_ju_ins_agency"
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _values(rows: Mapping[str, str], names: tuple[str, str]) -> str:
+    if not rows:
+        return f"SELECT NULL::VARCHAR AS {names[0]}, NULL::VARCHAR AS {names[1]} LIMIT 0"
+    body = ", ".join(f"({_lit(k)}, {_lit(v)})" for k, v in sorted(rows.items()))
+    return f"SELECT * FROM (VALUES {body}) AS v({names[0]}, {names[1]})"
+
+
+def age_sql(dob: str, on: str) -> str:
+    """Whole years from ``dob`` to ``on`` (both SQL date expressions)."""
+    return (
+        f"(year({on}) - year({dob}) - CASE WHEN strftime({on}, '%m%d') < strftime({dob}, '%m%d') "
+        "THEN 1 ELSE 0 END)"
+    )
+
+
+def dob_sql() -> str:
+    """Each person's most often recorded date of birth (kept in a temporary table)."""
+    return (
+        "SELECT rp.person_id, mode(i.dob) AS dob FROM record_person rp "
+        "JOIN identity i USING (source, source_record_id) WHERE i.dob IS NOT NULL GROUP BY 1"
+    )
+
+
+def person_concern_sql(report_groups: Mapping[str, str]) -> str:
+    groups = _values(report_groups, ("exploitation_type", "report_group"))
+    age = age_sql("d.dob", "e.event_date")
+    return f"""SELECT DISTINCT rp.person_id, e.event_id, e.source, e.agency,
+  coalesce(a.agency_type, 'other') AS agency_type, e.event_type, e.event_date, ep.role,
+  x.exploitation_type, coalesce(g.report_group, 'Other') AS report_group,
+  {age} AS age_at_event, e.place_id
+FROM event_exploitation x
+JOIN event e USING (event_id)
+JOIN event_person ep USING (event_id)
+JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+LEFT JOIN {DOB_TABLE} d ON d.person_id = rp.person_id
+LEFT JOIN {AGENCY_TABLE} a ON a.agency = e.agency
+LEFT JOIN ({groups}) g ON g.exploitation_type = x.exploitation_type
+WHERE nullif(trim(x.exploitation_type), '') IS NOT NULL"""
+
+
+def person_agency_sql() -> str:
+    return f"""SELECT rp.person_id, r.agency, coalesce(a.agency_type, 'other') AS agency_type,
+  min(r.record_date) AS first_date, max(r.record_date) AS last_date, count(*) AS records,
+  {age_sql("any_value(d.dob)", "min(r.record_date)")} AS age_at_first,
+  min(c.first_concern) AS first_concern_date
+FROM record_person rp
+JOIN record r USING (source, source_record_id)
+LEFT JOIN {AGENCY_TABLE} a ON a.agency = r.agency
+LEFT JOIN {DOB_TABLE} d ON d.person_id = rp.person_id
+LEFT JOIN (
+  SELECT person_id, agency, min(event_date) AS first_concern FROM person_concern
+  WHERE role <> 'witness' GROUP BY 1, 2
+) c ON c.person_id = rp.person_id AND c.agency = r.agency
+GROUP BY rp.person_id, r.agency, a.agency_type"""
+
+
+def missing_episode_sql() -> str:
+    age = age_sql("d.dob", "m.start_date")
+    return f"""WITH involved AS (
+  SELECT DISTINCT rp.person_id, e.event_id, e.event_type, e.event_date, e.end_date, e.outcome
+  FROM event e
+  JOIN event_person ep USING (event_id)
+  JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+  WHERE e.event_type IN ('missing_episode', 'return_home_interview')
+    AND e.event_date IS NOT NULL AND ep.role <> 'witness'
+),
+m AS (
+  SELECT person_id, event_id, event_date AS start_date, end_date,
+    row_number() OVER (PARTITION BY person_id ORDER BY event_date, event_id) AS episode_number
+  FROM involved WHERE event_type = 'missing_episode'
+),
+r AS (SELECT * FROM involved WHERE event_type = 'return_home_interview'),
+matched AS (
+  SELECT m.event_id AS episode_id, r.event_id AS rhi_event_id, r.event_date AS offered,
+    r.end_date AS completed, r.outcome
+  FROM r ASOF JOIN m ON r.person_id = m.person_id AND r.event_date >= m.start_date
+),
+first_rhi AS (
+  SELECT episode_id, arg_min(rhi_event_id, (offered, rhi_event_id)) AS rhi_event_id,
+    min(offered) AS offered, arg_min(completed, (offered, rhi_event_id)) AS completed,
+    arg_min(outcome, (offered, rhi_event_id)) AS outcome
+  FROM matched GROUP BY 1
+)
+SELECT m.event_id, m.person_id, {age} AS age_at_event, m.start_date, m.end_date,
+  CAST(m.episode_number AS INTEGER), f.rhi_event_id, f.offered, f.completed, f.outcome,
+  CASE WHEN m.end_date IS NULL THEN NULL WHEN f.offered IS NULL THEN false
+    ELSE f.offered <= m.end_date + 3 END,
+  CASE WHEN m.end_date IS NULL THEN NULL WHEN f.completed IS NULL THEN false
+    ELSE f.completed <= m.end_date + 3 END
+FROM m
+LEFT JOIN first_rhi f ON f.episode_id = m.event_id
+LEFT JOIN {DOB_TABLE} d ON d.person_id = m.person_id"""
+
+
+def journey_step_sql() -> str:
+    """Journeys of every person with a concern event (as anything but a witness)."""
+    labels = _values(STEP_LABELS, ("agency_type", "label"))
+    return f"""WITH who AS (
+  SELECT DISTINCT person_id FROM person_concern WHERE role <> 'witness'
+),
+ev AS (
+  SELECT DISTINCT rp.person_id, e.event_id, e.event_date, e.agency, e.event_type,
+    CASE WHEN e.event_type = 'ae_attendance' THEN 'A&E'
+      ELSE coalesce(l.label, 'Other agency') END AS label,
+    e.event_id IN (SELECT event_id FROM person_concern) AS concern
+  FROM event e
+  JOIN event_person ep USING (event_id)
+  JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+  JOIN who ON who.person_id = rp.person_id
+  LEFT JOIN {AGENCY_TABLE} a ON a.agency = e.agency
+  LEFT JOIN ({labels}) l ON l.agency_type = a.agency_type
+  WHERE e.event_date IS NOT NULL AND ep.role <> 'witness'
+),
+ordered AS (
+  SELECT *, lag(label) OVER (PARTITION BY person_id ORDER BY event_date, event_id) AS prev
+  FROM ev
+),
+runs AS (
+  SELECT *, sum(CASE WHEN prev IS DISTINCT FROM label THEN 1 ELSE 0 END) OVER (
+    PARTITION BY person_id ORDER BY event_date, event_id ROWS UNBOUNDED PRECEDING) AS step
+  FROM ordered
+),
+steps AS (
+  SELECT person_id, CAST(step AS INTEGER) AS step,
+    arg_min(agency, (event_date, event_id)) AS agency, any_value(label) AS label,
+    arg_min(event_type, (event_date, event_id)) AS event_type, min(event_date) AS step_date,
+    bool_or(concern) AS concern
+  FROM runs GROUP BY person_id, step
+)
+SELECT person_id, step, agency, label, event_type, step_date,
+  CAST(step_date - lag(step_date) OVER (PARTITION BY person_id ORDER BY step) AS INTEGER),
+  concern
+FROM steps"""
+
+
+def derive_person_tables(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    agency_types: Mapping[str, str],
+    report_groups: Mapping[str, str],
+) -> None:
+    """Fill person_concern, person_agency, missing_episode and journey_step.
+
+    Leaves the temporary tables of dates of birth and agency types in place for the
+    later insight steps (they are dropped when the build's connection closes).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DOB_TABLE} AS {dob_sql()}")
+    agencies = _values(agency_types, ("agency", "agency_type"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {AGENCY_TABLE} AS {agencies}")
+    con.execute(f"INSERT INTO person_concern {person_concern_sql(report_groups)}")
+    con.execute(f"INSERT INTO person_agency {person_agency_sql()}")
+    con.execute(f"INSERT INTO missing_episode {missing_episode_sql()}")
+    con.execute(f"INSERT INTO journey_step {journey_step_sql()}")

@@ -1,0 +1,186 @@
+"""Training and scoring with Splink: the probabilistic part of person linkage.
+
+Training (a full build): the prior from pairs that agree on forename, surname and date of
+birth (taken to be found with recall 0.7); u by random sampling of record pairs; m by
+expectation maximisation in one session per rule of ``settings.EM_RULES``. The trained
+model is Splink's JSON, stored in the release and reused by incremental builds.
+
+Scoring: every pair the blocking rules produce is scored; the pairs at or above the
+review threshold come back to the build connection as ``_ju_lk_scored``. Pair counts per
+blocking rule and a histogram of match weights are taken from all scored pairs first.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from joinedup.linkage.engine import LinkageEngine
+from joinedup.linkage.features import PROBABILISTIC_TABLE
+from joinedup.linkage.settings import (
+    BLOCKING_RULES,
+    EM_RULES,
+    PRIOR_RECALL,
+    PRIOR_RULES,
+    person_settings,
+)
+
+__all__ = [
+    "ScoreSummary",
+    "load_linker",
+    "match_weights_chart",
+    "model_json",
+    "rule_names",
+    "score_all",
+    "score_new",
+    "train_linker",
+]
+
+SCORED_TABLE = "_ju_lk_scored"
+_SCORED_COLUMNS = "unique_id_l, unique_id_r, match_weight, match_probability, match_key"
+TF_COLUMNS = ("forename", "surname", "postcode")
+EM_MAX_PAIRS = 5_000_000  # EM samples records when its blocking rule finds more pairs
+
+for _name in ("splink", "py4j"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
+
+@dataclass
+class ScoreSummary:
+    """What scoring found, for the linkage report."""
+
+    pairs_by_rule: dict[str, int] = field(default_factory=dict)
+    weight_histogram: list[tuple[float, int]] = field(default_factory=list)
+    pairs_scored: int = 0
+
+
+def train_linker(
+    engine: LinkageEngine,
+    *,
+    records: int,
+    max_pairs: int,
+    seed: int,
+    table: str = PROBABILISTIC_TABLE,
+) -> tuple[Any, dict[str, Any]]:
+    """A linker on the records open to probabilistic linkage, trained from scratch."""
+    from splink import Linker
+
+    inp = engine.put(table, "records")
+    linker = Linker(inp, person_settings(), log_level=logging.ERROR)
+    notes: dict[str, Any] = {}
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            list(PRIOR_RULES), recall=PRIOR_RECALL
+        )
+    except ValueError:  # the rules already find more pairs than that recall allows
+        linker.training.estimate_probability_two_random_records_match(list(PRIOR_RULES), recall=1.0)
+        notes["prior_recall"] = 1.0
+    # small partnerships need fewer sampled pairs: 50 a record, at least 200,000
+    possible = records * (records - 1) // 2
+    pairs = max(1, min(max_pairs, max(200_000, 50 * records), possible))
+    # Spark pays a job per chunk: sample in one go there
+    chunks = 1 if engine.name == "spark" else 10
+    linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed, num_chunks=chunks)
+    notes["u_sample_pairs"] = pairs
+    sessions = 0
+    for rule in EM_RULES:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+            )
+            sessions += 1
+        except Exception as exc:  # too few pairs to learn from: keep the other sessions
+            notes.setdefault("em_skipped", []).append(f"{rule}: {type(exc).__name__}")
+    notes["em_sessions"] = sessions
+    return linker, notes
+
+
+def load_linker(
+    engine: LinkageEngine, model: dict[str, Any], *, table: str = PROBABILISTIC_TABLE
+) -> Any:
+    """A linker on the records open to probabilistic linkage, with an earlier model."""
+    from splink import Linker
+
+    inp = engine.put(table, "records")
+    return Linker(inp, model, log_level=logging.ERROR)
+
+
+def _summarise(engine: LinkageEngine, physical: str) -> ScoreSummary:
+    summary = ScoreSummary()
+    names = [name for name, _ in BLOCKING_RULES]
+    for key, n in engine.scalar_rows(
+        f"SELECT match_key, count(*) AS n FROM {physical} GROUP BY match_key"
+    ):
+        idx = int(key)
+        label = names[idx] if 0 <= idx < len(names) else f"rule {idx}"
+        summary.pairs_by_rule[label] = int(n)
+    summary.pairs_scored = sum(summary.pairs_by_rule.values())
+    rows = engine.scalar_rows(
+        f"SELECT floor(match_weight) AS w, count(*) AS n FROM {physical} GROUP BY 1 ORDER BY 1"
+    )
+    summary.weight_histogram = [(float(w), int(n)) for w, n in rows if w is not None]
+    return summary
+
+
+def _keep(engine: LinkageEngine, pred: Any, threshold: float) -> None:
+    weight = math.log2(threshold / (1 - threshold))
+    filtered = engine.db_api.query_sql(
+        f"SELECT {_SCORED_COLUMNS} FROM {pred.physical_name} WHERE match_weight >= {weight!r}",
+        output_type="splink_df",
+    )
+    engine.take(filtered, SCORED_TABLE)
+    filtered.drop_table_from_database_and_remove_from_cache()
+
+
+def score_all(engine: LinkageEngine, linker: Any, review_threshold: float) -> ScoreSummary:
+    """Score every blocked pair; keep those at or above the review threshold."""
+    pred = linker.inference.predict(warning_mode="never")
+    summary = _summarise(engine, pred.physical_name)
+    _keep(engine, pred, review_threshold)
+    pred.drop_table_from_database_and_remove_from_cache()
+    return summary
+
+
+def score_new(
+    engine: LinkageEngine,
+    linker: Any,
+    *,
+    existing_table: str,
+    new_table: str,
+    review_threshold: float,
+) -> ScoreSummary:
+    """Score new records against existing ones and against each other (incremental)."""
+    for col in TF_COLUMNS:
+        linker.table_management.compute_tf_table(col)
+    existing = engine.put(existing_table, "existing")
+    new = engine.put(new_table, "new")
+    between = linker.inference.predict_between(existing, new, warning_mode="never")
+    within = linker.inference.predict_within(new, warning_mode="never")
+    union = engine.db_api.query_sql(
+        f"SELECT * FROM {between.physical_name} UNION ALL SELECT * FROM {within.physical_name}",
+        output_type="splink_df",
+    )
+    summary = _summarise(engine, union.physical_name)
+    _keep(engine, union, review_threshold)
+    for df in (between, within, union):
+        df.drop_table_from_database_and_remove_from_cache()
+    return summary
+
+
+def rule_names() -> list[str]:
+    """Blocking rule names in order: a scored pair's ``match_key`` indexes this list."""
+    return [name for name, _ in BLOCKING_RULES]
+
+
+def model_json(linker: Any) -> dict[str, Any]:
+    """The trained model as Splink's JSON-ready dictionary."""
+    out: dict[str, Any] = linker.misc.save_model_to_json()
+    return out
+
+
+def match_weights_chart(linker: Any) -> dict[str, Any]:
+    """The model's match weights as a Vega-Lite specification."""
+    chart: dict[str, Any] = linker.visualisations.match_weights_chart().chart_dict
+    return chart

@@ -1,0 +1,125 @@
+"""The linkage report stored in each release (``linkage_report``), and metrics against truth.
+
+Rows are ``(section, item, value, detail)``:
+
+- ``run``: mode (full, incremental or identifiers only), engine, records, new records,
+  persons, seconds per step;
+- ``links_by_rule``: records by what linked them (nhs_number, ..., probabilistic, singleton);
+- ``blocking``: candidate pairs each blocking rule produced;
+- ``match_weight``: scored pairs by match weight (whole bits);
+- ``cluster_size``: persons by number of records;
+- ``agencies``: persons by the combination of agencies that hold a record;
+- ``flags``: clusters flagged as looking wrong, by flag;
+- ``review``: pairs waiting for review and decisions applied;
+- ``changes``: person ids new, merged, split, removed since the previous release;
+- ``truth_pairs`` / ``truth_clusters``: precision, recall and F1 when truth is available.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+__all__ = ["ReportRow", "truth_metrics", "truth_metrics_from_tables"]
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    section: str
+    item: str
+    value: float | None
+    detail: str | None = None
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def truth_metrics_from_tables(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    predicted: str,
+    truth: str,
+    voluntary_sources: Sequence[str] = (),
+) -> dict[str, float]:
+    """Pairwise and cluster metrics of ``predicted`` against ``truth``.
+
+    Both tables have ``(source, source_record_id, person_id)``; records missing from
+    either are left out. ``voluntary_recall`` is the recall over true pairs that involve
+    a record from ``voluntary_sources``.
+    """
+    vol = ", ".join("'" + s.replace("'", "''") + "'" for s in voluntary_sources) or "NULL"
+    row = con.execute(
+        f"""
+        WITH j AS (
+          SELECT p.person_id AS pp, t.person_id AS tp,
+                 CASE WHEN p.source IN ({vol}) THEN 1 ELSE 0 END AS v
+          FROM {predicted} p JOIN {truth} t USING (source, source_record_id)
+        ),
+        cells AS (SELECT pp, tp, count(*)::DOUBLE AS n, sum(v)::DOUBLE AS v FROM j GROUP BY 1, 2),
+        pc AS (SELECT pp, sum(n) AS n, count(*) AS people FROM cells GROUP BY 1),
+        tc AS (SELECT tp, sum(n) AS n, sum(v) AS v, count(*) AS parts, max(n) AS biggest
+               FROM cells GROUP BY 1),
+        exact AS (SELECT count(*) AS n FROM cells c JOIN pc USING (pp) JOIN tc USING (tp)
+                  WHERE c.n = pc.n AND c.n = tc.n)
+        SELECT
+          (SELECT sum(n * (n - 1) / 2) FROM cells),
+          (SELECT sum(n * (n - 1) / 2) FROM pc),
+          (SELECT sum(n * (n - 1) / 2) FROM tc),
+          (SELECT sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) FROM cells),
+          (SELECT sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) FROM tc),
+          (SELECT count(*) FROM pc), (SELECT count(*) FROM pc WHERE people = 1),
+          (SELECT count(*) FROM tc), (SELECT count(*) FROM tc WHERE parts = 1),
+          (SELECT n FROM exact)
+        """
+    ).fetchall()[0]
+    tp, pred, true, tp_v, true_v, n_pred, pure, n_true, whole, exact = (float(x or 0) for x in row)
+    precision = tp / pred if pred else 1.0
+    recall = tp / true if true else 1.0
+    c_precision = pure / n_pred if n_pred else 1.0
+    c_recall = whole / n_true if n_true else 1.0
+    return {
+        "pairs_true": true,
+        "pairs_predicted": pred,
+        "pairs_correct": tp,
+        "precision": precision,
+        "recall": recall,
+        "f1": _f1(precision, recall),
+        "voluntary_pairs_true": true_v,
+        "voluntary_recall": tp_v / true_v if true_v else 1.0,
+        "persons_predicted": n_pred,
+        "persons_true": n_true,
+        "cluster_precision": c_precision,
+        "cluster_recall": c_recall,
+        "cluster_f1": _f1(c_precision, c_recall),
+        "cluster_exact": exact / n_true if n_true else 1.0,
+    }
+
+
+def truth_metrics(
+    con: duckdb.DuckDBPyConnection,
+    truth_csv: Path,
+    *,
+    predicted: str = "record_person",
+    voluntary_sources: Sequence[str] = (),
+) -> dict[str, float]:
+    """Metrics of ``predicted`` against a truth file (source, source_record_id, person_id)."""
+    with Path(truth_csv).open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    if not {"source", "source_record_id", "person_id"} <= set(header):
+        raise ValueError(f"{truth_csv} needs the columns source, source_record_id and person_id")
+    path = str(truth_csv).replace("'", "''")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_truth AS SELECT source, source_record_id, "
+        f"person_id FROM read_csv('{path}', header = true, all_varchar = true)"
+    )
+    try:
+        return truth_metrics_from_tables(
+            con, predicted=predicted, truth="_ju_lk_truth", voluntary_sources=voluntary_sources
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _ju_lk_truth")

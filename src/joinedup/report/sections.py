@@ -1,0 +1,276 @@
+"""The sections of a local profile report, gathered from protected figures only.
+
+A report follows the questions a board asks. :func:`gather_report` builds it:
+
+1. "About this report": the release, the tier, the board, what "c" means.
+2. The overview: people with an exploitation concern by type and by authority, each
+   authority side by side for a regional partnership.
+3. One section per question answered in the release that the board follows and the
+   tier may see (``joinedup.disclosure.questions``), shared questions first, then the
+   partnership's local ones; broken down by authority, side by side, where a regional
+   partnership's question allows it. A release built without answers just has none.
+4. Data quality: each source's rows read, loaded and quarantined, with caveats.
+
+Narrative the partnership writes in ``DIR/narrative/*.md`` is placed in the section of
+the same id (``overview.md``, ``children_with_concern.md``, ``data_quality.md``), an
+``introduction.md`` first, and any other file as its own section before data quality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from joinedup.disclosure import ReleaseLike, Tier, current_overview, partnership_config
+from joinedup.errors import JoinedupError
+from joinedup.export import ProtectedTable, answer_table, overview_tables
+from joinedup.report.narrative import Narrative, read_narrative
+from joinedup.web.charts import Chart, bar_chart, grouped_bar_chart
+
+__all__ = ["BOARDS", "BOARD_QUESTIONS", "Report", "ReportError", "Section", "gather_report"]
+
+BOARDS = {
+    "children": "Children's safeguarding partnership",
+    "adults": "Safeguarding adults board",
+    "community-safety": "Community safety partnership",
+}
+
+#: The default questions each board follows, in order (question ids of
+#: ``joinedup/insight/questions``). A partnership's own questions follow for every board.
+BOARD_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "children": (
+        "children_with_concern",
+        "children_known_to_one_agency",
+        "first_agency_to_record_concern",
+        "journey_paths",
+        "missing_children",
+        "missing_episodes_rhi",
+        "nrm_referrals",
+        "school_outcomes",
+        "disproportionality",
+        "transition_17",
+        "places_of_concern",
+        "themes",
+    ),
+    "adults": (
+        "young_adults_with_concern",
+        "transition_17",
+        "transition_18_24",
+        "nrm_referrals",
+        "persons_of_concern",
+        "themes",
+    ),
+    "community-safety": (
+        "concern_events",
+        "places_of_concern",
+        "persons_of_concern",
+        "network_groups",
+        "network_members",
+        "nrm_referrals",
+        "themes",
+    ),
+}
+
+
+class ReportError(JoinedupError):
+    """A report could not be made as asked."""
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    summary: str = ""
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[ProtectedTable] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    narrative: Narrative | None = None
+    local: bool = False
+
+
+@dataclass
+class Report:
+    title: str
+    board: str
+    board_name: str
+    tier: str
+    release: dict[str, Any]
+    footnote: str
+    sections: list[Section]
+    introduction: Narrative | None = None
+
+
+def _overview_section(protected: dict[str, Any], tables: dict[str, ProtectedTable]) -> Section:
+    s = Section(
+        "overview",
+        "People with an exploitation concern",
+        "Distinct people linked to at least one record of exploitation, by type and by the "
+        "local authority they live in.",
+    )
+    concerns = protected.get("concerns")
+    if concerns:
+        groups = [r["group"] for r in concerns["rows"]]
+        s.charts.append(
+            bar_chart(
+                "People with an exploitation concern, by type",
+                groups,
+                [r["total"] for r in concerns["rows"]],
+                chart_id="chart-overview-type",
+                width=300,
+            )
+        )
+        if len(concerns["authorities"]) > 1:
+            s.charts.append(
+                grouped_bar_chart(
+                    "People with an exploitation concern, by type, each authority side by side",
+                    groups,
+                    [
+                        (a["name"], [r["cells"][i] for r in concerns["rows"]])
+                        for i, a in enumerate(concerns["authorities"])
+                    ],
+                    chart_id="chart-overview-authority",
+                    width=300,
+                )
+            )
+        s.tables.append(tables["concerns_by_type"])
+        s.caveats.append(
+            "A person with concerns of more than one type is counted once under each type, "
+            "so the total of all types can be less than the sum of the types."
+        )
+    areas = protected.get("areas")
+    if areas:
+        s.charts.append(
+            bar_chart(
+                "People with an exploitation concern, by local authority",
+                [a["name"] for a in areas["authorities"]],
+                areas["persons_with_concern"],
+                chart_id="chart-overview-area",
+                width=300,
+            )
+        )
+        s.tables.append(tables["concerns_by_authority"])
+    if "people" in tables:
+        s.tables.insert(0, tables["people"])
+    return s
+
+
+def _quality_section(tables: dict[str, ProtectedTable]) -> Section:
+    s = Section(
+        "data_quality",
+        "Data quality",
+        "The agency extracts behind these figures. These are counts of rows in each file, "
+        "not of people. Rows that could not be read correctly are kept aside (quarantined) "
+        "and left out of every figure.",
+    )
+    src = tables.get("sources")
+    if src is not None:
+        s.tables.append(src)
+        read = sum(int(x or 0) for x in src.column("rows_read"))
+        held = sum(int(x or 0) for x in src.column("rows_quarantined"))
+        if read:
+            s.caveats.append(
+                f"{held:,} of {read:,} rows ({held / read:.1%}) were quarantined across "
+                f"{len(src.rows)} extracts; figures leave those rows out."
+            )
+    s.caveats.append(
+        "Figures count people whose records were linked across agencies. A person recorded "
+        "by two agencies whose records could not be linked is counted twice."
+    )
+    return s
+
+
+def _question_sections(
+    partnership_dir: Path,
+    board: str,
+    tier: Tier,
+    regional: bool,
+    open_release: Callable[[Path], ReleaseLike] | None,
+) -> list[Section]:
+    try:
+        from joinedup.disclosure.questions import current_answer, current_questions
+    except ImportError:  # pragma: no cover - questions ship with joinedup.disclosure
+        return []
+    try:
+        listing = current_questions(partnership_dir, tier, open_release=open_release)
+    except JoinedupError:
+        return []  # a release built without answers to questions
+    available = {q["id"]: q for q in listing["questions"] if q["available"]}
+    wanted = [q for q in BOARD_QUESTIONS[board] if q in available]
+    local = [q for q, info in available.items() if info.get("origin") not in (None, "default")]
+    sections = []
+    for qid in [*wanted, *(q for q in local if q not in wanted)]:
+        info = available[qid]
+        by = "authority" if regional and "authority" in info["breakdowns"] else None
+        if by is None:
+            by = next(iter(info["breakdowns"]), None)
+        try:
+            answer = current_answer(
+                partnership_dir, qid, by=by, tier=tier, open_release=open_release
+            )
+        except JoinedupError:
+            continue
+        table = answer_table(answer)
+        q = answer["question"]
+        s = Section(qid, str(q["question"]), str(q.get("definition") or ""))
+        s.local = qid in local
+        s.tables.append(table)
+        s.caveats.extend(str(c) for c in q.get("caveats", []))
+        cats = [r for r in answer["rows"] if r.get("category") not in (None, "Total")]
+        if answer.get("breakdown") and cats and not any(r.get("split") for r in answer["rows"]):
+            label = {c["key"]: c["label"] for c in answer["columns"]}.get("category", "")
+            s.charts.append(
+                bar_chart(
+                    f"{q['question']} (by {label.lower()})",
+                    [str(r["category"]) for r in cats],
+                    [r["count"] for r in cats],
+                    chart_id=f"chart-{qid.replace('_', '-')}",
+                    axis_title=str(q.get("unit", "")).capitalize() or "Count",
+                    width=300,
+                )
+            )
+        sections.append(s)
+    return sections
+
+
+def gather_report(
+    partnership_dir: Path,
+    *,
+    board: str = "children",
+    tier: Tier = Tier.STRATEGIC,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> Report:
+    """Everything a local profile report shows, protected for ``tier``."""
+    if board not in BOARDS:
+        raise ReportError(f"Unknown board '{board}'; choose one of {', '.join(BOARDS)}.")
+    partnership_dir = Path(partnership_dir)
+    tier = Tier(tier)
+    protected = current_overview(partnership_dir, tier, open_release=open_release)
+    tables = {t.name: t for t in overview_tables(protected)}
+    cfg = partnership_config(partnership_dir)
+    regional = cfg is not None and len(cfg.authorities) > 1
+    sections = [_overview_section(protected, tables)]
+    sections += _question_sections(partnership_dir, board, tier, regional, open_release)
+    quality = _quality_section(tables)
+    narrative = read_narrative(partnership_dir)
+    intro = narrative.pop("introduction", None)
+    for s in [*sections, quality]:
+        s.narrative = narrative.pop(s.id, None)
+    for key, text in narrative.items():
+        sections.append(
+            Section(key, text.title or key.replace("_", " ").capitalize(), narrative=text)
+        )
+    sections.append(quality)
+    release = protected["release"]
+    name = release.get("partnership") or "Partnership"
+    return Report(
+        title=f"{name}: local profile",
+        board=board,
+        board_name=BOARDS[board],
+        tier=tier.value,
+        release=release,
+        footnote=str(protected["disclosure"]["footnote"]),
+        sections=sections,
+        introduction=intro,
+    )

@@ -1,0 +1,108 @@
+"""Opening the application state: where it lives, and one engine per database.
+
+The state is a SQLite file in the partnership folder (``DIR/state/joinedup.sqlite``) unless
+``partnership.yaml`` names a database URL (``app_state.url``, or the environment variable
+named by ``app_state.url_env``), for a deployment shared by several servers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from joinedup.errors import ConfigError
+
+__all__ = ["STATE_DIR", "STATE_FILE", "make_engine", "state_url"]
+
+STATE_DIR = "state"
+STATE_FILE = "joinedup.sqlite"
+
+
+def _app_state_section(partnership_dir: Path) -> dict[str, Any]:
+    """``app_state`` from partnership.yaml, read on its own so a state can open even while
+    another part of the file is being fixed (the full file is validated by every build)."""
+    path = Path(partnership_dir) / "partnership.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read as YAML; run `joinedup check`.") from exc
+    section = raw.get("app_state") if isinstance(raw, dict) else None
+    if section is None:
+        return {}
+    from joinedup.config.model import AppStateConfig
+
+    return AppStateConfig.model_validate(section).model_dump()
+
+
+def state_url(partnership_dir: Path, url: str | None = None) -> str:
+    """The database URL of a partnership's state: ``url``, else partnership.yaml, else the
+    SQLite file ``DIR/state/joinedup.sqlite``."""
+    if url:
+        return url
+    section = _app_state_section(partnership_dir)
+    if section.get("url"):
+        return str(section["url"])
+    env = section.get("url_env")
+    if env:
+        value = os.environ.get(str(env))
+        if not value:
+            raise ConfigError(
+                f"app_state.url_env names the environment variable {env}, which is not set; "
+                "set it to the database URL (e.g. postgresql+psycopg://user@host/joinedup)."
+            )
+        return value
+    folder = Path(partnership_dir) / STATE_DIR
+    return f"sqlite:///{folder / STATE_FILE}"
+
+
+def _sqlite_pragmas(dbapi_con: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event start every transaction (see below), not pysqlite.
+    dbapi_con.isolation_level = None
+    cur = dbapi_con.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def _sqlite_begin(con: Any) -> None:
+    # BEGIN IMMEDIATE: a writer takes the lock when its transaction starts, so the
+    # read-then-append of the audit chain cannot interleave with another process's.
+    con.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a state URL: SQLite (folder created, owner-only) or PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "The app state URL is not a database URL; write it as "
+            "postgresql+psycopg://USER@HOST:PORT/DATABASE or sqlite:///PATH."
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).parent
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = create_engine(parsed, poolclass=NullPool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ConfigError(
+        f"App state needs SQLite or PostgreSQL, not {parsed.get_backend_name()}; "
+        "set app_state.url to a postgresql+psycopg:// URL or leave it out for SQLite."
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the application state, shipped inside the package."""
