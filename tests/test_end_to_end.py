@@ -37,8 +37,8 @@ def test_synthetic_release_matches_truth(synth_built: Path) -> None:
     assert unknown_sources == (0,)
 
 
-def test_exact_linkage_never_joins_two_true_people(synth_built: Path) -> None:
-    """Identifiers with valid check digits are trusted: a wrong link would be a real harm."""
+def test_linkage_never_joins_two_true_people(synth_built: Path) -> None:
+    """A wrong link puts one child's history on another's file: none on the synthetic data."""
     truth = {
         (r["source"], r["source_record_id"]): r["person_id"]
         for r in _truth(synth_built, "record_person.csv")
@@ -59,7 +59,7 @@ def test_overview_page_on_synthetic_release(synth_built: Path) -> None:
 
     client = TestClient(create_app(synth_built))
     assert client.get("/overview.json").status_code == 401  # figures refuse anonymous visitors
-    sign_in(client, "board_member")
+    sign_in(client, "board_member", username="e2e-board-member")
     page = client.get("/")
     assert page.status_code == 200
     assert "Wexbury" in page.text and "Ashdown" in page.text
