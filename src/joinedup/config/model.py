@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "AGENCY_TYPES",
+    "TIERS",
     "Agency",
+    "AgencyType",
     "AppStateConfig",
     "AuthConfig",
     "Authority",
@@ -39,7 +42,7 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-AGENCY_TYPES = (
+AgencyType = Literal[
     "police",
     "childrens_social_care",
     "adult_social_care",
@@ -48,8 +51,10 @@ AGENCY_TYPES = (
     "youth_justice",
     "voluntary",
     "other",
-)
-TIERS = ("operational", "strategic", "community")
+]
+TierName = Literal["operational", "strategic", "community"]
+AGENCY_TYPES: tuple[str, ...] = get_args(AgencyType)
+TIERS: tuple[str, ...] = get_args(TierName)
 CROSSWALK_LISTS = (
     "exploitation_type",
     "event_type",
@@ -282,16 +287,7 @@ class Geography(_Strict):
 class Agency(_Strict):
     id: Ident
     name: str
-    type: Literal[
-        "police",
-        "childrens_social_care",
-        "adult_social_care",
-        "health",
-        "education",
-        "youth_justice",
-        "voluntary",
-        "other",
-    ]
+    type: AgencyType
     authority: str | None = None
 
 

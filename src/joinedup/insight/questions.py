@@ -23,6 +23,7 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from joinedup.config.model import AgencyType, TierName
 from joinedup.errors import ConfigError, JoinedupError, Problem
 
 __all__ = [
@@ -54,18 +55,6 @@ UNITS: tuple[str, ...] = (
 )
 _RESERVED = {"unit_id", "denominator", "split", "category", "units"}
 _NAME = r"^[a-z][a-z0-9_]{0,62}$"
-
-AgencyType = Literal[
-    "police",
-    "childrens_social_care",
-    "adult_social_care",
-    "health",
-    "education",
-    "youth_justice",
-    "voluntary",
-    "other",
-]
-TierName = Literal["operational", "strategic", "community"]
 
 
 class QuestionError(JoinedupError):
