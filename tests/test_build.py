@@ -226,3 +226,20 @@ def test_killed_build_leaves_previous_release_current(mini: Path) -> None:
     second = build_release(mini)
     assert current_release_id(mini) == second.release.release_id
     assert not list((mini / "releases").glob(".building-*"))
+
+
+def test_overview_headline_counts_victims_not_persons_of_concern(
+    built: duckdb.DuckDBPyConnection,
+) -> None:
+    """C1 (CSE) involves a victim and a person of concern: the headline counts the victim."""
+    from joinedup.disclosure.overview import CONCERN_ROLES
+    from joinedup.insight import overview_figures
+
+    everyone = overview_figures(built).concerns
+    headline = overview_figures(built, roles=CONCERN_ROLES).concerns
+    assert everyone is not None and headline is not None
+    assert everyone.by_group["CSE"] == 2
+    assert headline.by_group["CSE"] == 1
+    # C2 (victim Kai) and C4 (person of concern Dan) are CCE and county lines
+    assert everyone.by_group["CCE and county lines"] == 2
+    assert headline.by_group["CCE and county lines"] == 1

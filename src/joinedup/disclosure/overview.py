@@ -40,6 +40,10 @@ from joinedup.errors import ReleaseError
 from joinedup.insight import Overview, overview_figures
 from joinedup.release import open_current
 
+# The headline counts the people an exploitation concern is about (recorded as its victim
+# or subject); persons of concern are counted by their own questions, never mixed in here.
+CONCERN_ROLES = ("victim", "subject")
+
 __all__ = [
     "ReleaseLike",
     "current_overview",
@@ -212,7 +216,7 @@ def current_overview(
         ) from exc
     try:
         scope_release(con, scope)
-        overview = overview_figures(con)
+        overview = overview_figures(con, roles=CONCERN_ROLES)
     except duckdb.Error as exc:
         raise ReleaseError(
             f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
