@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import textwrap
 from pathlib import Path
@@ -361,7 +362,6 @@ def _age(dob: str, on: str) -> int:
 
 def build_insight_release(path: Path, *, with_insight: bool = True) -> Path:
     """The hand-made release that tests/test_questions*.py and friends know by heart."""
-    import datetime as dt
 
     import duckdb
 
@@ -477,20 +477,26 @@ def build_insight_release(path: Path, *, with_insight: bool = True) -> Path:
         ],
     )
     if with_insight:
-        from joinedup.insight import compute_insight, load_questions
-
-        by_type: dict[str, list[str]] = {}
-        for agency, kind in INSIGHT_AGENCIES.items():
-            by_type.setdefault(kind, []).append(agency)
-        compute_insight(
-            con,
-            questions=load_questions(None),
-            agency_types=INSIGHT_AGENCIES,
-            sources_by_type=by_type,
-            reference=dt.date(2026, 10, 31),
-        )
+        compute_insight_on(con)
     con.close()
     return path
+
+
+def compute_insight_on(con, *, previous: tuple[str, str] | None = None) -> None:
+    """Compute the default question pack into a hand-made release, as the build would."""
+    from joinedup.insight import compute_insight, load_questions
+
+    by_type: dict[str, list[str]] = {}
+    for agency, kind in INSIGHT_AGENCIES.items():
+        by_type.setdefault(kind, []).append(agency)
+    compute_insight(
+        con,
+        questions=load_questions(None),
+        agency_types=INSIGHT_AGENCIES,
+        sources_by_type=by_type,
+        reference=dt.date(2026, 10, 31),
+        previous=previous,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ tiers, person-level lists, and change since the previous release."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 
 from joinedup.disclosure import DisclosurePolicy, Tier
 from joinedup.disclosure.questions import protect_answer
-from joinedup.insight import QuestionError, compute_insight, load_questions, read_answer
+from joinedup.insight import QuestionError, read_answer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import INSIGHT_AGENCIES, build_insight_release  # noqa: E402
+from conftest import build_insight_release, compute_insight_on  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +62,7 @@ def test_change_since_previous_release(insight_release: Path, tmp_path: Path) ->
     con = duckdb.connect(str(path))
     con.execute("DELETE FROM event_exploitation WHERE event_id = 'E9'")  # C4's concern gone
     con.execute(f"ATTACH '{insight_release}' AS prev (READ_ONLY)")
-    by_type: dict[str, list[str]] = {}
-    for agency, kind in INSIGHT_AGENCIES.items():
-        by_type.setdefault(kind, []).append(agency)
-    compute_insight(
-        con,
-        questions=load_questions(None),
-        agency_types=INSIGHT_AGENCIES,
-        sources_by_type=by_type,
-        reference=dt.date(2026, 10, 31),
-        previous=("prev", "R-OLD"),
-    )
+    compute_insight_on(con, previous=("prev", "R-OLD"))
     a = read_answer(con, "children_with_concern", by="exploitation_type")
     assert a.question.previous_release_id == "R-OLD"
     assert a.total.units == 3 and a.total.previous == 4
