@@ -106,8 +106,9 @@ def _overview_section(protected: dict[str, Any], tables: dict[str, ProtectedTabl
     s = Section(
         "overview",
         "People with an exploitation concern",
-        "Distinct people linked to at least one record of exploitation, by type and by the "
-        "local authority they live in.",
+        "Distinct people recorded as the victim or subject of at least one record of "
+        "exploitation, by type and by the local authority they live in. Persons of concern "
+        "are not counted here.",
     )
     concerns = protected.get("concerns")
     if concerns:
