@@ -49,6 +49,7 @@ class Permission(StrEnum):
     EXPORT = "export"
     PERSON_LEVEL = "person_level"
     REIDENTIFY = "reidentify"
+    MANAGE_RELEASES = "manage_releases"
 
 
 ROLE_TIERS: dict[Role, frozenset[Tier]] = {
@@ -61,10 +62,13 @@ ROLE_TIERS: dict[Role, frozenset[Tier]] = {
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.AUDIT_ALL}),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_USERS, Permission.AUDIT_ALL, Permission.MANAGE_RELEASES}
+    ),
     Role.DATA_LEAD: frozenset(
         {
             Permission.AUDIT_OWN_AGENCY,
+            Permission.MANAGE_RELEASES,
             Permission.SUBJECT_ACCESS,
             Permission.REVIEW_LINKS,
             Permission.EXPORT,

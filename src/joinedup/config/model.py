@@ -378,6 +378,14 @@ class LinkageConfig(_Strict):
         return self
 
 
+class BuildResources(_Strict):
+    """How much of the machine a build may use (DuckDB spills to disk beyond the cap)."""
+
+    memory_limit: str = Field(default="6GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB|TB|MiB|GiB|TiB)$")
+    threads: int | None = Field(default=None, ge=1)
+    temp_directory: str | None = None
+
+
 # --- governance (issue 6): app state, sign-in, disclosure policies ------------------
 
 #: The weakest disclosure thresholds a partnership may set, per tier (the defaults of
@@ -460,6 +468,7 @@ class PartnershipConfig(_Strict):
     crosswalks: dict[str, CrosswalkConfig] = {}
     sources: list[SourceConfig] = Field(min_length=1)
     linkage: LinkageConfig = LinkageConfig()
+    build: BuildResources = BuildResources()
 
     # governance (issue 6)
     app_state: AppStateConfig = AppStateConfig()

@@ -377,6 +377,23 @@ def _quality_stage(
     )
 
 
+def _limit_resources(con: duckdb.DuckDBPyConnection, cfg: PartnershipConfig, stage: Path) -> None:
+    """Cap the build database's memory (it spills to disk beyond the cap) and threads."""
+    res = cfg.build
+    limit = os.environ.get("JOINEDUP_MEMORY_LIMIT") or res.memory_limit
+    try:
+        con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error as exc:
+        raise BuildError(
+            f"JOINEDUP_MEMORY_LIMIT={limit!r} is not a memory size DuckDB understands: "
+            "use a number and a unit, e.g. 6GB."
+        ) from exc
+    temp = Path(res.temp_directory) if res.temp_directory else stage / ".tmp"
+    con.execute(f"SET temp_directory = '{str(temp).replace(chr(39), chr(39) * 2)}'")
+    if res.threads:
+        con.execute(f"SET threads = {int(res.threads)}")
+
+
 def build_release(
     partnership_dir: Path,
     *,
@@ -399,6 +416,7 @@ def build_release(
         stage.mkdir(parents=True)
         con = duckdb.connect(str(stage / DB_FILE))
         try:
+            _limit_resources(con, cfg, stage)
             result = _build_into(
                 con,
                 base,
@@ -424,6 +442,7 @@ def build_release(
             ) from exc
         finally:
             con.close()
+            shutil.rmtree(stage / ".tmp", ignore_errors=True)
         report("publish", 0, 1)
         manifest = {
             "release_id": release_id,

@@ -18,7 +18,19 @@ import joinedup
 from joinedup.disclosure import ReleaseLike
 from joinedup.web.deps import WebSettings, install_auth
 from joinedup.web.errors import install_error_handlers
-from joinedup.web.routes import audit, auth, health, overview
+from joinedup.web.routes import (
+    audit,
+    auth,
+    health,
+    linkage,
+    networks,
+    overview,
+    people,
+    places,
+    quality,
+    questions,
+    releases,
+)
 
 __all__ = ["create_app", "serve"]
 
@@ -48,6 +60,8 @@ def create_app(
     install_auth(app, Path(partnership_dir), state_url=state_url)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(overview.router)
+    for pages in (questions, places, networks, people, quality, linkage, releases):
+        app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(audit.router)
