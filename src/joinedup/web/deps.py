@@ -15,6 +15,7 @@ Authorisation lives here and nowhere else (STYLE.md, "Web"):
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from joinedup.access import (
@@ -43,6 +44,7 @@ from joinedup.web.errors import error_body, error_response, wants_json
 
 __all__ = [
     "PUBLIC_PATHS",
+    "CsrfChecked",
     "CurrentUser",
     "Governance",
     "NotSignedIn",
@@ -52,6 +54,7 @@ __all__ = [
     "StateDep",
     "TierDep",
     "WebSettings",
+    "check_csrf",
     "get_current_user",
     "get_governance",
     "get_session",
@@ -148,6 +151,19 @@ def get_current_user(session: OptionalSession) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def check_csrf(session: OptionalSession, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Refuse a form post whose ``csrf_token`` field is not the session's (every POST
+    form carries ``request.state.csrf_token`` in a hidden field of that name)."""
+    if session is None:
+        raise NotSignedIn()
+    if not hmac.compare_digest(session.csrf_token, csrf_token):
+        raise Forbidden("This form had expired. Go back, reload the page and try again.")
+
+
+#: Add ``_: CsrfChecked`` to a POST route to check its form's CSRF token.
+CsrfChecked = Annotated[None, Depends(check_csrf)]
 
 
 def get_tier(
