@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,39 @@ PASSWORD = "browser-test-password-synthetic"
 ROLES = [r.value for r in Role]
 #: Routes that are not pages (machine endpoints and the OpenID Connect round trip).
 NOT_PAGES = {"/healthz", "/auth/oidc/start", "/auth/oidc/callback"}
-#: Example values for routes with path parameters: add one when adding such a page.
-PATH_EXAMPLES: dict[str, str] = {}
+
+
+def _a_linkage_pair(app) -> str:
+    """A pair of the release under test (pair keys are keyed hashes, made per release)."""
+    from joinedup.disclosure import Tier, current_review_queue
+
+    queue = current_review_queue(app.state.settings.partnership_dir, Tier.STRATEGIC)
+    pair = (queue["pairs"] or queue["weakest_links"])[0]
+    return f"/linkage/review/{pair['key']}"
+
+
+def _a_person(app) -> str:
+    """A child known to several agencies (person ids are keyed hashes, made per build)."""
+    from joinedup.disclosure import Tier, cohort_members
+
+    data = cohort_members(
+        app.state.settings.partnership_dir, "multi-agency-concern", tier=Tier.OPERATIONAL
+    )
+    assert data is not None and data["members"]
+    return str(data["members"][0]["href"])
+
+
+#: Example values for routes with path parameters: add one when adding such a page (a
+#: path, or a function of the app that returns one, for values made by the build).
+PATH_EXAMPLES: dict[str, str | Callable[..., str]] = {
+    "/linkage/review/{pair_key}": _a_linkage_pair,
+    "/networks/{network_id}": "/networks/N001",
+    "/questions/{question_id}": "/questions/children_with_concern",
+    "/cohorts/{cohort_id}": "/cohorts/multi-agency-concern",
+    "/people/{person_id}": _a_person,
+    "/releases/sources/{source_id}/upload": "/releases/sources/police_missing/upload",
+    "/releases/builds/{build_id}": "/releases/builds/latest",
+}
 CHECKED: set[str] = set()  # pages already checked by axe, by a hash of their <main>
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
@@ -47,7 +79,8 @@ def html_pages(app) -> list[str]:
                 f"{path} takes a parameter: add an example to PATH_EXAMPLES in "
                 "tests/test_browser.py so the browser tests visit it."
             )
-            paths.append(PATH_EXAMPLES[path])
+            example = PATH_EXAMPLES[path]
+            paths.append(example(app) if callable(example) else example)
         else:
             paths.append(path)
     return sorted(set(paths))

@@ -28,7 +28,14 @@ __all__ = [
 ]
 
 #: Actions that touch person-level data: what a data owner reviews for their agency.
-PERSON_LEVEL_ACTIONS = ("view_person", "reidentify", "subject_access", "export_person_level")
+PERSON_LEVEL_ACTIONS = (
+    "view_person",
+    "view_person_not_found",
+    "view_cohort",
+    "reidentify",
+    "subject_access",
+    "export_person_level",
+)
 
 
 def cli_actor() -> str:

@@ -43,6 +43,9 @@ def _loc(raw: Any, loc: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     if not path.exists():
         raise ConfigError(
@@ -50,7 +53,8 @@ def _read_yaml(path: Path) -> Any:
             f"or run `joinedup init {path.parent}` for a commented starting point."
         )
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when PyYAML has it: the same safe subset, many times faster
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8 and try again.") from exc
     except yaml.YAMLError as exc:

@@ -20,6 +20,7 @@ judge the figures. They are not published at community tier.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -232,6 +233,23 @@ def partnership_config(partnership_dir: Path) -> PartnershipConfig | None:
 
     Extract files are not checked: the web app and reports read a built release.
     """
-    if not (Path(partnership_dir) / CONFIG_FILE).is_file():
+    path = Path(partnership_dir) / CONFIG_FILE
+    try:
+        st = path.stat()
+    except OSError:
         return None
-    return load_config(partnership_dir, check_files=False)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    with _CONFIG_LOCK:
+        cached = _CONFIG_CACHE.get(key[0])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    cfg = load_config(partnership_dir, check_files=False)
+    with _CONFIG_LOCK:
+        _CONFIG_CACHE[key[0]] = (key, cfg)
+    return cfg
+
+
+#: partnership_config's last answer per folder, kept while partnership.yaml is unchanged
+#: (same modification time and size): pages ask for it on every request.
+_CONFIG_CACHE: dict[str, tuple[tuple[str, int, int], PartnershipConfig]] = {}
+_CONFIG_LOCK = threading.Lock()

@@ -51,13 +51,19 @@ from joinedup.errors import ReleaseError
 from joinedup.insight import Answer, QuestionError, QuestionInfo, list_questions, read_answer
 
 __all__ = [
+    "QUALITY_MEASURES",
     "TOTAL",
+    "QuestionNotFound",
+    "QuestionRefused",
     "answer_csv",
     "answer_rows",
     "csv_safe",
     "current_answer",
+    "current_changes",
+    "current_question",
     "current_questions",
     "current_units",
+    "headline_change",
     "protect_answer",
     "wilson_interval",
 ]
@@ -386,9 +392,20 @@ def current_questions(
                 "available": protected is not None,
                 "headline": None if total is None else total["count"],
                 "previous": None if total is None else total.get("previous"),
+                "previous_release_id": info.previous_release_id,
             }
         )
-    return {"tier": tier.value, "release_id": handle.release_id, "questions": out}
+    return {
+        "tier": tier.value,
+        "release_id": handle.release_id,
+        "questions": out,
+        "disclosure": {
+            "threshold": policy.threshold,
+            "rounding_base": policy.rounding_base,
+            "suppressed": SUPPRESSED,
+            "footnote": suppression_footnote(policy),
+        },
+    }
 
 
 def current_units(
@@ -417,3 +434,211 @@ def current_units(
     finally:
         con.close()
     return [str(r[0]) for r in rows]
+
+
+# --- the web pages' questions (issue 7) -------------------------------------------------
+
+
+class QuestionNotFound(QuestionError):
+    """There is no question of that id in the current release."""
+
+
+class QuestionRefused(QuestionError):
+    """The tier may not see the question; ``tiers`` are those that may."""
+
+    def __init__(self, message: str, *, tiers: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.tiers = tiers
+
+
+#: The quality measures shown beside a question, per source it draws on: (dimension,
+#: measure, label). Each is a share of records, shown as a percentage.
+QUALITY_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("validity", "rows_usable", "Rows usable"),
+    ("completeness", "filled", "Fields filled"),
+    ("linkability", "strong_identifier", "With NHS number, UPN or PNC id"),
+    ("linkability", "name_dob_postcode", "With name, date of birth and postcode"),
+    ("uniqueness", "distinct_records", "Not repeats"),
+    ("timeliness", "months_without_gaps", "Months without a gap"),
+)
+_LAG = ("timeliness", "extract_lag_days")
+#: Tiers at which per-source quality measures are shown (as the overview's sources are).
+_QUALITY_TIERS = (Tier.STRATEGIC, Tier.OPERATIONAL)
+
+
+def _source_quality(
+    con: duckdb.DuckDBPyConnection, sources: tuple[str, ...], tier: Tier
+) -> list[dict[str, Any]]:
+    """The sources a question draws on, with their key quality measures as percentages
+    (strategic and operational tiers; the community tier gets the list only)."""
+    if not sources:
+        return []
+    marks = ", ".join("?" for _ in sources)
+    try:
+        found = con.execute(
+            f"SELECT source, agency, dataset FROM source WHERE source IN ({marks}) "
+            "ORDER BY agency, source",
+            list(sources),
+        ).fetchall()
+    except duckdb.CatalogException:
+        found = []
+    named = {str(s): (str(a or ""), str(d or "")) for s, a, d in found}
+    measures: dict[str, dict[tuple[str, str], float]] = {}
+    if tier in _QUALITY_TIERS:
+        try:
+            rows = con.execute(
+                "SELECT source, dimension, measure, avg(value) FROM quality_measure "
+                f"WHERE source IN ({marks}) AND value IS NOT NULL "
+                "AND (field = '' OR (dimension = 'completeness' AND measure = 'filled')) "
+                "GROUP BY ALL",
+                list(sources),
+            ).fetchall()
+        except duckdb.CatalogException:  # a release built before data-quality measures
+            rows = []
+        for src, dim, name, value in rows:
+            measures.setdefault(str(src), {})[(str(dim), str(name))] = float(value)
+    out = []
+    for src in sorted(sources, key=lambda x: (named.get(x, ("", ""))[0], x)):
+        agency, dataset = named.get(src, ("", ""))
+        entry: dict[str, Any] = {"source": src, "agency": agency, "dataset": dataset}
+        if tier in _QUALITY_TIERS:
+            got = measures.get(src, {})
+            entry["measures"] = [
+                {
+                    "measure": name,
+                    "label": label,
+                    "percent": None if (dim, name) not in got else round(100 * got[(dim, name)], 1),
+                }
+                for dim, name, label in QUALITY_MEASURES
+            ]
+            lag = got.get(_LAG)
+            entry["extract_lag_days"] = None if lag is None else float(round(lag))
+        out.append(entry)
+    return out
+
+
+def current_question(
+    partnership_dir: Path,
+    question_id: str,
+    *,
+    by: str | None = None,
+    tier: Tier = Tier.STRATEGIC,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """One question for a page: its answer protected for ``tier`` (exactly what
+    :func:`current_answer` gives) and the quality of the sources it draws on.
+
+    Raises :class:`QuestionNotFound` for an unknown id, :class:`QuestionRefused` when
+    the tier may not see it, and :class:`~joinedup.insight.QuestionError` for an unknown
+    breakdown.
+    """
+    tier = Tier(tier)
+    config = config if config is not None else partnership_config(partnership_dir)
+    policy = policy_for(tier, config.disclosure if config is not None else None)
+    scope = source_scope(config, tier)
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        info = next((i for i in list_questions(con) if i.id == question_id), None)
+        if info is None:
+            raise QuestionNotFound(
+                f"There is no question '{question_id}' in release {handle.release_id}. "
+                "The list of questions shows those it answers."
+            )
+        try:
+            _check_tier(info, tier, scope)
+        except QuestionError as exc:
+            raise QuestionRefused(str(exc), tiers=info.tiers) from None
+        answer = read_answer(con, question_id, by=by)
+        sources = _source_quality(con, info.sources, tier)
+    except duckdb.CatalogException as exc:
+        raise _no_answers(handle) from exc
+    finally:
+        con.close()
+    return {
+        "answer": protect_answer(answer, tier, policy=policy, scope=scope),
+        "sources": sources,
+        "quality_measures_shown": tier in _QUALITY_TIERS,
+    }
+
+
+def headline_change(headline: Any, previous: Any) -> dict[str, Any] | None:
+    """How a protected headline moved from its protected previous figure, or None when
+    either is hidden or missing. ``change`` is signed text ("+3", "-2", "0"): it is a
+    difference of two published figures, not a count; ``percent`` is None from zero."""
+    if not (isinstance(headline, int) and isinstance(previous, int)):
+        return None
+    if isinstance(headline, bool) or isinstance(previous, bool):
+        return None
+    diff = headline - previous
+    percent = None if previous == 0 else round(100 * diff / previous, 1)
+    return {"change": f"{diff:+d}" if diff else "0", "percent": percent}
+
+
+def current_changes(
+    partnership_dir: Path,
+    tier: Tier = Tier.STRATEGIC,
+    *,
+    limit: int = 5,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """What changed since the last release: the questions (at most ``limit``) whose
+    protected headline moved most against the previous release's protected headline,
+    relative to it. ``previous_release_id`` is None when no previous release holds the
+    questions in the same form; a release without answers gives an empty list and a note.
+    """
+    tier = Tier(tier)
+    try:
+        listing = current_questions(partnership_dir, tier, config=config, open_release=open_release)
+    except ReleaseError as exc:
+        return {
+            "release_id": None,
+            "previous_release_id": None,
+            "questions": [],
+            "note": str(exc),
+        }
+    previous_id = next(
+        (q["previous_release_id"] for q in listing["questions"] if q["previous_release_id"]),
+        None,
+    )
+    moved = []
+    for q in listing["questions"]:
+        if not q["available"] or q["previous_release_id"] is None:
+            continue
+        change = headline_change(q["headline"], q["previous"])
+        if change is None or change["change"] == "0":
+            continue
+        diff = q["headline"] - q["previous"]
+        size = abs(diff) / max(q["previous"], 1)
+        moved.append(
+            (
+                -size,
+                -abs(diff),
+                q["id"],
+                {
+                    "id": q["id"],
+                    "question": q["question"],
+                    "unit": q["unit"],
+                    "headline": q["headline"],
+                    "previous": q["previous"],
+                    **change,
+                },
+            )
+        )
+    moved.sort(key=lambda m: m[:3])
+    if previous_id is None:
+        note = (
+            "There is no previous release to compare with: this is the first release, or "
+            "the questions have changed since the last one."
+        )
+    elif not moved:
+        note = "No headline figure that can be shown has changed since the previous release."
+    else:
+        note = None
+    return {
+        "release_id": listing["release_id"],
+        "previous_release_id": previous_id,
+        "questions": [m[3] for m in moved[:limit]],
+        "note": note,
+    }

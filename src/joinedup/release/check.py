@@ -5,35 +5,76 @@ database and a sample of its rows is mapped, so a data lead can fix a mapping in
 Problems that would stop a build (a missing column, an unreadable file) are all listed
 together; problems a build would only count (quarantined rows, codes a crosswalk does not
 know, values that fail validation) are summarised per source.
+
+:func:`check_source_file` makes the same checks of one source against a file that is not
+(yet) the source's file: the web app validates an uploaded extract with it before the
+extract replaces the configured one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 
 import duckdb
 
-from joinedup.config import load_config, resolve_source_file
-from joinedup.errors import Problem, SourceError
+from joinedup.config import PartnershipConfig, SourceConfig, load_config, resolve_source_file
+from joinedup.errors import ConfigError, Problem, SourceError
 from joinedup.release.build import _check_columns, _map_source
 from joinedup.release.schema import create_schema_sql
-from joinedup.sources import resolve_crosswalks, stage
+from joinedup.sources import Crosswalks, resolve_crosswalks, stage
 from joinedup.sources.parsers import install_macros
 from joinedup.taxonomy import load_taxonomy
 
-__all__ = ["SAMPLE_ROWS", "check_partnership"]
+__all__ = ["SAMPLE_ROWS", "QuarantinedRow", "SourceCheck", "check_partnership", "check_source_file"]
 
 SAMPLE_ROWS = 2000
 
 
-def check_partnership(partnership_dir: Path, *, sample: int = SAMPLE_ROWS) -> list[str]:
-    """Lines describing each source's sample; raises with every problem found."""
-    base = Path(partnership_dir)
-    cfg = load_config(base)
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """A row a build would put in quarantine: where it is and why (never the value)."""
+
+    row: int
+    column: str
+    problem: str  # blank_id, duplicate_id or bad_date
+    reason: str
+
+
+@dataclass
+class SourceCheck:
+    """What checking one source's file found."""
+
+    source: str
+    file: str  # the file's name as shown in messages
+    rows: int = 0
+    mapped: int = 0
+    filtered: int = 0
+    quarantined: int = 0
+    encoding: str | None = None
+    problems: list[Problem] = _field(default_factory=list)  # these would stop a build
+    quarantine: list[QuarantinedRow] = _field(default_factory=list)  # the first rows only
+    notes: list[str] = _field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        enc = f" (read as {self.encoding})" if self.encoding else ""
+        return (
+            f"{self.source}: {self.file}, {self.rows:,} rows{enc}; sample of "
+            f"{self.mapped + self.filtered + self.quarantined:,}: {self.mapped:,} mapped, "
+            f"{self.filtered:,} filtered, {self.quarantined:,} to quarantine"
+        )
+
+
+def _check_connection(cfg: PartnershipConfig) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the release schema and what mapping needs."""
     taxonomy = load_taxonomy(cfg.taxonomy_version)
-    cw = resolve_crosswalks(cfg, base)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     for sql in create_schema_sql():
@@ -48,6 +89,60 @@ def check_partnership(partnership_dir: Path, *, sample: int = SAMPLE_ROWS) -> li
         "CREATE TEMP TABLE _ju_places (place_id VARCHAR, name VARCHAR, place_type VARCHAR, "
         "postcode VARCHAR)"
     )
+    return con
+
+
+def _check_one(
+    con: duckdb.DuckDBPyConnection,
+    cfg: PartnershipConfig,
+    cw: Crosswalks,
+    src: SourceConfig,
+    path: Path,
+    rel: str,
+    *,
+    sample: int | None,
+    as_of: dt.date | None = None,
+    keep_rows: int = 0,
+) -> SourceCheck:
+    """Stage ``path`` as ``src``, check its columns and map (a sample of) its rows."""
+    out = SourceCheck(source=src.id, file=rel)
+    raw = f"_ju_raw_{src.id}"
+    try:
+        st = stage(con, path, src, raw)
+    except SourceError as exc:
+        out.problems.append(Problem(f"sources ({src.id}).file", str(exc)))
+        return out
+    out.rows, out.encoding = st.rows, st.encoding
+    out.problems.extend(_check_columns(con, src, raw, rel, st))
+    if out.problems:
+        return out
+    limit = f" LIMIT {int(sample)}" if sample is not None else ""
+    con.execute(f'CREATE OR REPLACE TEMP VIEW "{raw}_sample" AS SELECT * FROM "{raw}"{limit}')
+    if as_of is None:
+        as_of = src.extracted_at or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+    c = _map_source(
+        con, src, cfg, f"{raw}_sample", rel, cw, as_of=as_of, native_dates=st.native_dates
+    )
+    out.mapped, out.filtered, out.quarantined = c["loaded"], c["filtered"], c["quarantined"]
+    out.notes = _sample_notes(con, src.id)
+    if keep_rows:
+        out.quarantine = [
+            QuarantinedRow(int(r), str(col or ""), str(problem), str(reason))
+            for r, col, problem, reason in con.execute(
+                "SELECT DISTINCT row_number, column_name, problem, reason FROM quarantine "
+                "WHERE source = ? ORDER BY row_number, column_name LIMIT ?",
+                [src.id, keep_rows],
+            ).fetchall()
+        ]
+    return out
+
+
+def check_partnership(partnership_dir: Path, *, sample: int = SAMPLE_ROWS) -> list[str]:
+    """Lines describing each source's sample; raises with every problem found."""
+    base = Path(partnership_dir)
+    cfg = load_config(base)
+    cw = resolve_crosswalks(cfg, base)
+    con = _check_connection(cfg)
     problems: list[Problem] = []
     lines = [
         f"partnership.yaml is valid: {len(cfg.sources)} sources, {len(cfg.agencies)} agencies."
@@ -56,33 +151,61 @@ def check_partnership(partnership_dir: Path, *, sample: int = SAMPLE_ROWS) -> li
         path = resolve_source_file(base, src)
         assert path is not None  # load_config checked every pattern matches a file
         rel = os.path.relpath(path, base)
-        raw = f"_ju_raw_{src.id}"
-        try:
-            st = stage(con, path, src, raw)
-        except SourceError as exc:
-            problems.append(Problem(f"sources ({src.id}).file", str(exc)))
+        found = _check_one(con, cfg, cw, src, path, rel, sample=sample)
+        if found.problems:
+            problems.extend(found.problems)
             continue
-        found = _check_columns(con, src, raw, rel, st)
-        if found:
-            problems.extend(found)
-            continue
-        con.execute(
-            f'CREATE OR REPLACE TEMP VIEW "{raw}_sample" AS SELECT * FROM "{raw}" LIMIT {sample}'
-        )
-        as_of = src.extracted_at or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
-        c = _map_source(
-            con, src, cfg, f"{raw}_sample", rel, cw, as_of=as_of, native_dates=st.native_dates
-        )
-        enc = f" (read as {st.encoding})" if st.encoding else ""
-        lines.append(
-            f"{src.id}: {rel}, {st.rows:,} rows{enc}; sample of {c['read']:,}: "
-            f"{c['loaded']:,} mapped, {c['filtered']:,} filtered, "
-            f"{c['quarantined']:,} to quarantine"
-        )
-        lines.extend(_sample_notes(con, src.id))
+        lines.append(found.summary())
+        lines.extend(found.notes)
     if problems:
         raise SourceError(f"{len(problems)} problem(s) with the sources:", problems)
     return lines
+
+
+def check_source_file(
+    partnership_dir: Path,
+    source_id: str,
+    path: Path,
+    *,
+    file_name: str | None = None,
+    sample: int | None = None,
+    keep_rows: int = 50,
+    config: PartnershipConfig | None = None,
+) -> SourceCheck:
+    """Check ``path`` as the file of source ``source_id``, as ``joinedup check`` would.
+
+    Every row is mapped unless ``sample`` is given; ``keep_rows`` rows bound for
+    quarantine are kept, in file order, to show. ``file_name`` is the name messages use
+    (default: the file's name). Nothing in the partnership folder is written.
+    """
+    base = Path(partnership_dir)
+    cfg = config or load_config(base, check_files=False)
+    src = next((s for s in cfg.sources if s.id == source_id), None)
+    if src is None:
+        raise ConfigError(
+            f"There is no source '{source_id}' in {base / 'partnership.yaml'}; the sources "
+            "are: " + ", ".join(s.id for s in cfg.sources) + "."
+        )
+    cw = resolve_crosswalks(cfg, base)
+    con = _check_connection(cfg)
+    try:
+        con.execute(
+            f"SET temp_directory = '{str(Path(path).parent).replace(chr(39), chr(39) * 2)}'"
+        )
+        as_of = src.extracted_at or dt.date.today()
+        return _check_one(
+            con,
+            cfg,
+            cw,
+            src,
+            Path(path),
+            file_name or Path(path).name,
+            sample=sample,
+            as_of=as_of,
+            keep_rows=keep_rows,
+        )
+    finally:
+        con.close()
 
 
 def _sample_notes(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:

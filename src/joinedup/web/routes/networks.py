@@ -1,7 +1,121 @@
-"""Networks: groups of children and persons of concern, pseudonymised (issue 7)."""
+"""Networks: groups of children and persons of concern, pseudonymised (issue 7).
+
+- ``/networks`` (+ ``.json``): every network group with its members by role (protected),
+  density, places, exploitation types and agencies. At the community tier the page says
+  that networks are not shown there, and shows no figures.
+- ``/networks/{network_id}`` (+ ``.json``): one group. At the operational tier, for a
+  user with the person-level permission, the network picture (members by pseudonymous
+  id, drawn on the server) with tables of members and connections; each member shown is
+  written to the audit log before the page is returned. At the strategic tier the
+  group's protected summary only. Refused (403) at the community tier.
+
+Figures come only from ``joinedup.disclosure.networks``; the picture is
+``joinedup.web.graph``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from joinedup.access import Permission, audit_person_view
+from joinedup.disclosure import (
+    NetworkNotFound,
+    NetworkNotShown,
+    Tier,
+    current_network,
+    current_networks,
+)
+from joinedup.web.deps import CurrentUser, SettingsDep, StateDep, TierDep
+from joinedup.web.errors import error_response
+from joinedup.web.graph import NetworkPicture, network_picture
+from joinedup.web.templating import templates
 
 router = APIRouter()
+
+NetworkId = Annotated[
+    str,
+    PathParam(
+        pattern=r"^N[0-9]{3,6}$",
+        description="A network group id of the current release (N001, N002, ...)",
+    ),
+]
+
+
+def _tier_query(request: Request) -> str:
+    tier = request.query_params.get("tier")
+    return f"?tier={tier}" if tier in {t.value for t in Tier} else ""
+
+
+@router.get("/networks", response_class=HTMLResponse, name="networks")
+@router.get("/networks.json", response_class=JSONResponse, name="networks_json")
+def networks_page(request: Request, settings: SettingsDep, tier: TierDep) -> Response:
+    """Network groups of the current release: persons connected through shared concern
+    events, places and groups recorded by a source, split into communities. One row a
+    group: members by role (counts protected for the visitor's tier), density, places,
+    exploitation types and agencies. Not shown at the community tier."""
+    data = current_networks(settings.partnership_dir, tier, open_release=settings.open_release)
+    if request.url.path.endswith(".json"):
+        return JSONResponse(data)
+    context = {"data": data, "tier_query": _tier_query(request)}
+    return templates.TemplateResponse(request, "networks.html", context)
+
+
+def _picture(data: dict[str, Any]) -> NetworkPicture | None:
+    members = data.get("members")
+    if not members:
+        return None
+    return network_picture(
+        f"Network group {data['network_id']}: members and their connections",
+        [(m["person_id"], m["role"]) for m in members],
+        [(e["person_a"], e["person_b"], e["weight"]) for e in data["edges"] or []],
+        picture_id="network-picture",
+    )
+
+
+@router.get("/networks/{network_id}", response_class=HTMLResponse, name="network")
+@router.get("/networks/{network_id}.json", response_class=JSONResponse, name="network_json")
+def network_page(
+    request: Request,
+    settings: SettingsDep,
+    state: StateDep,
+    user: CurrentUser,
+    tier: TierDep,
+    network_id: NetworkId,
+) -> Response:
+    """One network group. Operational tier with the person-level permission: the network
+    picture and its members (pseudonymous ids, role, connections, agencies) and
+    connections, each member's view recorded in the audit log. Strategic tier: the
+    group's protected summary only. Not available at the community tier."""
+    person_level = tier is Tier.OPERATIONAL and user.can(Permission.PERSON_LEVEL)
+    try:
+        data = current_network(
+            settings.partnership_dir,
+            network_id,
+            tier,
+            person_level=person_level,
+            open_release=settings.open_release,
+        )
+    except NetworkNotShown as exc:
+        return error_response(request, 403, str(exc))
+    except NetworkNotFound as exc:
+        return error_response(request, 404, str(exc))
+    if person_level:
+        page = f"/networks/{network_id}"
+        # Every member shown is a view of that person: recorded before the page leaves.
+        for m in data["members"]:
+            audit_person_view(
+                state, user=user, person_id=m["person_id"], page=page, agencies=m["agencies"]
+            )
+    if request.url.path.endswith(".json"):
+        return JSONResponse(data)
+    context = {
+        "data": data,
+        "picture": _picture(data),
+        "tier_query": _tier_query(request),
+        "people_links": person_level,
+    }
+    return templates.TemplateResponse(request, "network.html", context)

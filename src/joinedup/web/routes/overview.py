@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from joinedup.disclosure import current_overview
+from joinedup.disclosure import current_overview, partnership_config
+from joinedup.disclosure.questions import current_changes
 from joinedup.web.charts import bar_chart
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.templating import templates
@@ -41,7 +42,14 @@ def page_context(data: dict[str, Any]) -> dict[str, Any]:
 @router.get("/overview.json", response_class=JSONResponse, name="overview_json")
 def overview(request: Request, settings: SettingsDep, tier: TierDep) -> Response:
     """The current release at a glance, protected for the visitor's tier."""
-    data = current_overview(settings.partnership_dir, tier, open_release=settings.open_release)
+    config = partnership_config(settings.partnership_dir)  # read once for both
+    data = current_overview(
+        settings.partnership_dir, tier, open_release=settings.open_release, config=config
+    )
+    # What changed since the last release: the questions whose protected headline moved most.
+    data["changes"] = current_changes(
+        settings.partnership_dir, tier, open_release=settings.open_release, config=config
+    )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
     return templates.TemplateResponse(request, "overview.html", page_context(data))

@@ -1,0 +1,201 @@
+"""The data quality page ``/quality`` and its JSON twin (issue 7), on the synthetic
+partnership: figures equal the release's quality tables, each tier sees what it may,
+unmapped codes reach data leads of their own agency only."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import sign_in
+from joinedup.release import open_current
+from joinedup.web import create_app
+
+DIMS = ("completeness", "validity", "timeliness", "uniqueness", "consistency", "linkability")
+
+
+@pytest.fixture(scope="module")
+def partnership(synth_built: Path, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("quality") / "partnership"
+    shutil.copytree(synth_built, root)
+    # An unknown code and a dropped measure, so those parts of the page have something.
+    con = duckdb.connect(str(open_current(root).db_path))
+    con.execute(
+        "INSERT INTO unmapped_code VALUES ('police_crimes', 'event.exploitation', 'Flags', "
+        "'ZZQ-UNKNOWN', 7)"
+    )
+    con.execute(
+        "INSERT INTO quality_change SELECT source, dimension, measure, field, 'R-PREVIOUS', "
+        "value + 0.1, value, -0.1, true FROM quality_measure "
+        "WHERE source = 'police_crimes' AND measure = 'strong_identifier'"
+    )
+    con.close()
+    return root
+
+
+@pytest.fixture(scope="module")
+def db(partnership: Path):
+    con = duckdb.connect(str(open_current(partnership).db_path), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def app(partnership: Path):
+    return create_app(partnership)
+
+
+def _client(app, role: str, agency: str = "police") -> TestClient:
+    client = TestClient(app)
+    sign_in(client, role, agency=agency, username=f"q-{role.replace('+', '-')}-{agency}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def lead(app) -> TestClient:
+    return _client(app, "data_lead")
+
+
+def test_dimensions_and_measures_equal_the_release(lead, db) -> None:
+    data = lead.get("/quality.json").json()
+    assert data["tier"] == "strategic"
+    sources = {s["source"]: s for s in data["sources"]}
+    assert set(sources) == {r[0] for r in db.execute("SELECT source FROM source").fetchall()}
+    pooled = db.execute(
+        "SELECT source, dimension, sum(numerator)::DOUBLE / sum(denominator) FROM "
+        "quality_measure WHERE denominator > 0 GROUP BY ALL"
+    ).fetchall()
+    assert pooled
+    for source, dim, share in pooled:
+        assert sources[source]["dimensions"][dim]["share"] == pytest.approx(share)
+    for source, measure, field, value, num, den in db.execute(
+        "SELECT source, measure, field, value, numerator, denominator FROM quality_measure"
+    ).fetchall():
+        got = [
+            m
+            for m in sources[source]["measures"]
+            if m["measure"] == measure and m["field"] == field
+        ]
+        assert len(got) == 1
+        assert got[0]["value"] == pytest.approx(value) if value is not None else True
+        assert (got[0]["numerator"], got[0]["denominator"]) == (num, den)
+    lag = dict(
+        db.execute(
+            "SELECT source, value FROM quality_measure WHERE measure = 'extract_lag_days'"
+        ).fetchall()
+    )
+    for sid, days in lag.items():
+        assert sources[sid]["extract_lag_days"] == pytest.approx(days)
+    thin = db.execute(
+        "SELECT source, strftime(month, '%Y-%m') FROM date_coverage WHERE thin ORDER BY 1, 2"
+    ).fetchall()
+    assert sorted((s, m) for s in sources for m in sources[s]["thin_months"]) == thin
+    quarantined = dict(db.execute("SELECT source, rows_quarantined FROM source").fetchall())
+    assert {s: v["rows_quarantined"] for s, v in sources.items()} == quarantined
+
+
+def test_advice_in_rank_order_and_drops(lead, db) -> None:
+    data = lead.get("/quality.json").json()
+    ranked = db.execute(
+        "SELECT agency, advice FROM quality_advice ORDER BY agency, rank"
+    ).fetchall()
+    shown = [(a["agency"], item["advice"]) for a in data["advice"] for item in a["ranked"]]
+    assert shown == ranked
+    assert data["previous_release_id"] == "R-PREVIOUS"
+    drop = [d for d in data["drops"] if d["measure"] == "strong_identifier"]
+    assert len(drop) == 1 and drop[0]["source"] == "police_crimes"
+    assert drop[0]["change_points"] == "-10.0 points"
+    page = lead.get("/quality").text
+    assert 'id="drops"' in page and "-10.0 points" in page
+
+
+def test_page_shows_the_json_figures(lead) -> None:
+    data = lead.get("/quality.json").json()
+    page = lead.get("/quality")
+    assert page.status_code == 200
+    html = page.text
+    assert html.count("<h1") == 1
+    assert 'id="chart-dimensions"' in html and 'id="chart-coverage"' in html
+    for s in data["sources"]:
+        row = re.search(
+            rf'<tr class="govuk-table__row" data-source="{s["source"]}">(.*?)</tr>', html, re.S
+        )
+        assert row is not None, s["source"]
+        cells = re.findall(r'data-dimension="(\w+)">([^<]*)<', row.group(1))
+        assert dict(cells) == {d: s["dimensions"][d]["percent"] or "–" for d in DIMS}
+    for a in data["advice"]:
+        for item in a["ranked"]:
+            assert item["advice"].replace("'", "&#39;") in html
+
+
+def test_community_tier_sees_shares_only(app) -> None:
+    data = _client(app, "community_viewer").get("/quality.json").json()
+    assert data["tier"] == "community"
+    assert "advice" not in data
+    assert "brightpath_support" not in {s["source"] for s in data["sources"]}
+    assert data["exclusions"]["sources"][0]["source"] == "brightpath_support"
+    for s in data["sources"]:
+        assert not {"rows_read", "rows_quarantined", "coverage", "quarantine"} & set(s)
+        assert all("numerator" not in m and "denominator" not in m for m in s["measures"])
+        assert all(isinstance(d["share"], float | None) for d in s["dimensions"].values())
+    html = _client(app, "community_viewer", "health").get("/quality").text
+    assert "Rows read" not in html and 'id="advice-heading"' not in html
+
+
+def test_unmapped_codes_for_data_leads_of_their_agency_only(app, lead) -> None:
+    police = [s for s in lead.get("/quality.json").json()["sources"] if s["agency"] == "police"]
+    crimes = next(s for s in police if s["source"] == "police_crimes")
+    assert crimes["unmapped_codes"] == [
+        {
+            "field": "event.exploitation",
+            "column_name": "Flags",
+            "local_code": "ZZQ-UNKNOWN",
+            "rows": 7,
+        }
+    ]
+    assert "ZZQ-UNKNOWN" in lead.get("/quality").text
+    health_lead = _client(app, "data_lead", "health")
+    data = health_lead.get("/quality.json").json()
+    assert all("unmapped_codes" not in s for s in data["sources"] if s["agency"] != "health")
+    assert "ZZQ-UNKNOWN" not in health_lead.get("/quality").text
+    for role in ("analyst", "board_member", "panel_member", "admin"):
+        client = _client(app, role)
+        assert "ZZQ-UNKNOWN" not in client.get("/quality.json").text, role
+        assert "ZZQ-UNKNOWN" not in client.get("/quality").text, role
+
+
+def test_agency_filter(lead) -> None:
+    data = lead.get("/quality.json?agency=health").json()
+    assert data["agency"] == "health"
+    assert data["sources"] and {s["agency"] for s in data["sources"]} == {"health"}
+    assert {a["agency"] for a in data["advice"]} <= {"health"}
+    page = lead.get("/quality?agency=health").text
+    assert '<option value="health" selected>' in page
+    missing = lead.get("/quality.json?agency=nowhere")
+    assert missing.status_code == 404
+    assert "nowhere" in missing.json()["error"]["detail"]
+
+
+def test_signed_out_and_older_release(app, tmp_path: Path) -> None:
+    assert TestClient(app).get("/quality.json").status_code == 401
+
+    class Empty:
+        release_id = "R-OLD"
+
+        def connect(self) -> duckdb.DuckDBPyConnection:
+            con = duckdb.connect()
+            con.execute("CREATE TABLE release_info (key VARCHAR, value VARCHAR)")
+            return con
+
+    old = create_app(tmp_path, open_release=lambda _: Empty())
+    client = TestClient(old)
+    sign_in(client, "board_member")
+    r = client.get("/quality")
+    assert r.status_code == 503
+    assert "joinedup build DIR" in r.text and r.text.count("<h1") == 1
+    assert "older joinedup" in client.get("/quality.json").json()["error"]["detail"]
