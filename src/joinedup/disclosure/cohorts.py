@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
 from joinedup.disclosure.policy import Tier
 from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
@@ -211,6 +212,7 @@ def _standing(con: duckdb.DuckDBPyConnection, ref: str | None) -> list[dict[str,
     return out
 
 
+@per_release
 def current_cohorts(
     partnership_dir: Path,
     *,
@@ -272,6 +274,7 @@ def _split(value: object) -> list[str]:
     return [x for x in str(value).split(";") if x] if value else []
 
 
+@per_release
 def cohort_members(
     partnership_dir: Path,
     cohort_id: str,

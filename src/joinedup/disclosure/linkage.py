@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import (
     ReleaseLike,
     _policy_dict,
@@ -309,6 +310,7 @@ def _report(
     return out
 
 
+@per_release
 def current_linkage_report(
     partnership_dir: Path,
     tier: Tier,
@@ -413,6 +415,13 @@ _PAIR_COLUMNS = (
     "sl.agency AS agency_l, sl.dataset AS dataset_l, sr.agency AS agency_r, "
     "sr.dataset AS dataset_r"
 )
+#: The ten weakest links not yet decided (chosen before any key is computed; ties broken
+#: by record keys so the choice is repeatable), for spot checks.
+_WEAKEST_SQL = (
+    "SELECT * FROM link_pair p WHERE p.status = 'linked' AND p.decision IS NULL AND {scope} "
+    "ORDER BY p.match_probability, p.match_weight, p.source_l, p.source_record_id_l, "
+    "p.source_r, p.source_record_id_r LIMIT 10"
+)
 _PAIR_FROM = (
     "FROM link_pair p LEFT JOIN source sl ON sl.source = p.source_l "
     "LEFT JOIN source sr ON sr.source = p.source_r"
@@ -472,9 +481,11 @@ def current_review_queue(
         )
         pairs = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
         cur = con.execute(
-            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} "
-            f"WHERE p.status = 'linked' AND p.decision IS NULL AND {_scope_sql(scope)} "
-            "ORDER BY p.match_probability, p.match_weight, pair_key LIMIT 10",
+            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} "
+            f"FROM ({_WEAKEST_SQL.format(scope=_scope_sql(scope))}) p "
+            "LEFT JOIN source sl ON sl.source = p.source_l "
+            "LEFT JOIN source sr ON sr.source = p.source_r "
+            "ORDER BY p.match_probability, p.match_weight, pair_key",
             [rid],
         )
         weakest = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
@@ -661,9 +672,19 @@ def current_review_pair(
     try:
         out = _base(con, tier, policy, scope)
         rid = out["release"]["release_id"] or handle.release_id
+        # Pairs that can be opened: those in the review band, those scored there but kept
+        # apart, and the weakest links (the ones the pages link to). Keys are computed
+        # for those alone, not for every linked pair (millions in a large partnership).
+        scoped = _scope_sql(scope)
+        candidates = (
+            f"SELECT * FROM link_pair p WHERE p.status IN ('review', 'not_linked') "
+            f"AND {scoped} "
+            f"UNION ALL SELECT * FROM ({_WEAKEST_SQL.format(scope=scoped)})"
+        )
         cur = con.execute(
-            f"SELECT * FROM (SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} "
-            f"WHERE {_scope_sql(scope)}) WHERE pair_key = ?",
+            f"SELECT * FROM (SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} "
+            f"FROM ({candidates}) p LEFT JOIN source sl ON sl.source = p.source_l "
+            "LEFT JOIN source sr ON sr.source = p.source_r) WHERE pair_key = ?",
             [rid, pair_key],
         )
         found = _pair_rows(cur)

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
 from joinedup.disclosure.policy import SUPPRESSED, DisclosurePolicy, Tier, policy_for
 from joinedup.disclosure.policy import suppression_footnote as _footnote
@@ -214,6 +215,7 @@ def _refusal(tier: Tier, scope: SourceScope) -> str | None:
     return None
 
 
+@per_release
 def current_networks(
     partnership_dir: Path,
     tier: Tier,
@@ -257,6 +259,7 @@ def current_networks(
     return out
 
 
+@per_release
 def current_network(
     partnership_dir: Path,
     network_id: str,

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import duckdb
 
 from joinedup.config import CONFIG_FILE, PartnershipConfig, load_config
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.policy import (
     SUPPRESSED,
     DisclosurePolicy,
@@ -188,6 +189,7 @@ def open_current_release(partnership_dir: Path) -> ReleaseLike:
     return open_current(partnership_dir)
 
 
+@per_release
 def current_overview(
     partnership_dir: Path,
     tier: Tier,

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
 from joinedup.disclosure.policy import SUPPRESSED, DisclosurePolicy, Tier, policy_for
 from joinedup.disclosure.policy import suppression_footnote as _footnote
@@ -286,6 +287,7 @@ def _place_types(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+@per_release
 def current_places(
     partnership_dir: Path,
     tier: Tier,
@@ -382,6 +384,7 @@ def _hotspots_note(tier: Tier, scope: SourceScope) -> str | None:
 _SHAPES: dict[tuple[str, str], dict[str, Any]] = {}
 
 
+@per_release
 def current_area_shapes(
     partnership_dir: Path,
     level: str,

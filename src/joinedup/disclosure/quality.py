@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import (
     ReleaseLike,
     _policy_dict,
@@ -292,6 +293,7 @@ def _collect(
     return out
 
 
+@per_release
 def current_quality(
     partnership_dir: Path,
     tier: Tier,

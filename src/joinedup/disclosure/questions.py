@@ -47,6 +47,7 @@ from joinedup.disclosure import (
     source_scope,
     suppression_footnote,
 )
+from joinedup.disclosure.memo import per_release
 from joinedup.errors import ReleaseError
 from joinedup.insight import Answer, QuestionError, QuestionInfo, list_questions, read_answer
 
@@ -327,6 +328,7 @@ def _no_answers(handle: ReleaseLike) -> ReleaseError:
     )
 
 
+@per_release
 def current_answer(
     partnership_dir: Path,
     question_id: str,
@@ -351,6 +353,7 @@ def current_answer(
     return protect_answer(answer, tier, policy=policy, scope=scope)
 
 
+@per_release
 def current_questions(
     partnership_dir: Path,
     tier: Tier = Tier.STRATEGIC,
@@ -517,6 +520,7 @@ def _source_quality(
     return out
 
 
+@per_release
 def current_question(
     partnership_dir: Path,
     question_id: str,
@@ -575,6 +579,7 @@ def headline_change(headline: Any, previous: Any) -> dict[str, Any] | None:
     return {"change": f"{diff:+d}" if diff else "0", "percent": percent}
 
 
+@per_release
 def current_changes(
     partnership_dir: Path,
     tier: Tier = Tier.STRATEGIC,

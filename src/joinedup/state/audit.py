@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from joinedup.state.tables import audit_head, audit_log
+
+_HEAD_FILE_LOCK = threading.Lock()
 
 __all__ = [
     "GENESIS",
@@ -333,13 +336,20 @@ class AuditLog:
     def _write_head_file(self, seq: int, digest: str) -> None:
         if self._head_file is None:
             return
-        current = self._read_head_file()
-        if current is not None and isinstance(current.get("seq"), int) and current["seq"] >= seq:
-            return
-        self._head_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self._head_file.with_name(f".{self._head_file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n", encoding="utf-8")
-        os.replace(tmp, self._head_file)
+        # Threads of one server append at once: one at a time here, so a later entry's
+        # head is never overwritten by an earlier one, and a temporary file of its own
+        # per thread, so one thread's rename cannot take another's file away.
+        with _HEAD_FILE_LOCK:
+            current = self._read_head_file()
+            if current is not None and isinstance(current.get("seq"), int):
+                if current["seq"] >= seq:
+                    return
+            self._head_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = self._head_file.with_name(
+                f".{self._head_file.name}.{os.getpid()}.{threading.get_ident()}"
+            )
+            tmp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n", encoding="utf-8")
+            os.replace(tmp, self._head_file)
 
     def _check_head_file(self, hashes: dict[int, str], last_seq: int) -> list[AuditProblem]:
         data = self._read_head_file()
