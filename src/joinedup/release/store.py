@@ -23,6 +23,8 @@ import json
 import os
 import secrets
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ __all__ = [
     "DB_FILE",
     "MANIFEST_FILE",
     "ReleaseHandle",
+    "ReleasesHeldOpen",
     "build_lock",
     "current_release_id",
     "list_releases",
@@ -72,7 +75,63 @@ class ReleaseHandle:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the release's DuckDB file."""
-        return duckdb.connect(str(self.db_path), read_only=True)
+        con = duckdb.connect(str(self.db_path), read_only=True)
+        # DuckDB draws a progress bar on stderr for long queries; a server has no terminal
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+
+class ReleasesHeldOpen:
+    """Keeps the most recently used releases' DuckDB files open, for a long-running
+    reader such as the web app, which opens the current release on every request.
+
+    DuckDB shares one open database between all read-only connections to a file in a
+    process, so while one connection is held here, ``ReleaseHandle.connect()`` is a
+    cheap new connection to an open database with a warm cache, instead of opening the
+    file and reading its catalogue again (tens to hundreds of milliseconds). Callers still
+    take and close a connection of their own per use, so nothing they do (temporary
+    views, settings) leaks between requests.
+
+    :meth:`open_current` stands in for :func:`open_current`. A new current release is
+    held from its first use; releases beyond the ``keep`` most recently used are let go.
+    Releases are never changed after publishing, so holding one open is safe.
+    """
+
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
+        self._held: OrderedDict[Path, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def open_current(self, partnership_dir: Path) -> ReleaseHandle:
+        """The current release (as :func:`open_current`), held open from now on."""
+        handle = open_current(partnership_dir)
+        self.hold(handle)
+        return handle
+
+    def hold(self, handle: ReleaseHandle) -> None:
+        key = handle.db_path
+        with self._lock:
+            if key in self._held:
+                self._held.move_to_end(key)
+                return
+            try:
+                self._held[key] = handle.connect()
+            except duckdb.Error:
+                return  # the caller's own connect() reports the problem
+            while len(self._held) > self.keep:
+                _, oldest = self._held.popitem(last=False)
+                oldest.close()
+
+    def held(self) -> list[Path]:
+        """The database files held open, least recently used first."""
+        with self._lock:
+            return list(self._held)
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._held.values():
+                con.close()
+            self._held.clear()
 
 
 def releases_dir(partnership_dir: Path) -> Path:

@@ -1,8 +1,10 @@
 """The web app: ``create_app`` collects the page routers; ``serve`` runs it.
 
 The app opens the current release on every request (a cheap, read-only open), so a new
-build is visible without a restart. Routes never query a release: they call
-``joinedup.disclosure``, which returns only what the visitor's tier may see.
+build is visible without a restart. ``serve`` also keeps the current release's file open
+(``hold_releases``), so that per-request open finds the database open and its cache warm.
+Routes never query a release: they call ``joinedup.disclosure``, which returns only what
+the visitor's tier may see.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 import joinedup
 from joinedup.disclosure import ReleaseLike
+from joinedup.release.store import ReleasesHeldOpen
 from joinedup.web.deps import WebSettings, install_auth
 from joinedup.web.errors import install_error_handlers
 from joinedup.web.routes import (
@@ -42,11 +45,19 @@ def create_app(
     *,
     open_release: Callable[[Path], ReleaseLike] | None = None,
     state_url: str | None = None,
+    hold_releases: bool = False,
 ) -> FastAPI:
     """The joinedup web app for one partnership folder.
 
     ``open_release`` replaces ``joinedup.release.open_current`` (for tests and embedding);
     ``state_url`` the app state's database (default: partnership.yaml's, else SQLite).
+    ``hold_releases`` keeps the most recently used releases' files open for the life of
+    the app (:class:`~joinedup.release.store.ReleasesHeldOpen`; ``app.state.releases``):
+    each request still takes a connection of its own, but to an open database, which
+    under load saves reopening the file and reading its catalogue on every request.
+    Releases are immutable once published, so it is safe in a server; it is off by
+    default because a held file cannot be written by the same process (tests that edit
+    a release in place).
     """
     app = FastAPI(
         title="joinedup",
@@ -55,7 +66,11 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.settings = WebSettings(Path(partnership_dir), open_release)
+    held = ReleasesHeldOpen() if hold_releases and open_release is None else None
+    app.state.releases = held
+    app.state.settings = WebSettings(
+        Path(partnership_dir), held.open_current if held is not None else open_release
+    )
     install_error_handlers(app)
     install_auth(app, Path(partnership_dir), state_url=state_url)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
@@ -78,4 +93,4 @@ def serve(partnership_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> N
         ensure_assets()
     except AssetError as exc:
         logging.getLogger(__name__).warning("Pages will be unstyled: %s", exc)
-    uvicorn.run(create_app(partnership_dir), host=host, port=port)
+    uvicorn.run(create_app(partnership_dir, hold_releases=True), host=host, port=port)
