@@ -27,6 +27,7 @@ import hmac
 import json
 import math
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -474,9 +475,16 @@ def current_review_queue(
         waiting = int(
             con.execute(f"SELECT count(*) FROM link_pair p WHERE {where}").fetchall()[0][0]
         )
+        # The page's pairs are chosen first (most likely first, ties by record keys) and
+        # keys computed for them alone: the band can hold tens of thousands of pairs.
         cur = con.execute(
-            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} WHERE {where} "
-            "ORDER BY p.match_probability DESC, pair_key LIMIT ? OFFSET ?",
+            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} FROM ("
+            f"SELECT * FROM link_pair p WHERE {where} ORDER BY p.match_probability DESC, "
+            "p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r "
+            "LIMIT ? OFFSET ?) p LEFT JOIN source sl ON sl.source = p.source_l "
+            "LEFT JOIN source sr ON sr.source = p.source_r "
+            "ORDER BY p.match_probability DESC, p.source_l, p.source_record_id_l, "
+            "p.source_r, p.source_record_id_r",
             [rid, limit, offset],
         )
         pairs = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
@@ -517,6 +525,54 @@ def current_review_queue(
 
 _IDENTITY = ("forename", "surname", "preferred_name", "dob", "sex", "postcode", "postcode_district")
 _IDS = ("nhs_number", "upn", "pnc_id")
+
+
+#: Pair key -> record keys of the pairs that can be opened, per release file (see
+#: :func:`_pair_index`); a few releases at most.
+_PAIR_INDEX: dict[tuple[Any, ...], dict[str, tuple[str, str, str, str]]] = {}
+_PAIR_INDEX_LOCK = threading.Lock()
+
+
+def _pair_index(
+    con: duckdb.DuckDBPyConnection,
+    handle: ReleaseLike,
+    secret: str,
+    scope: SourceScope,
+    rid: str,
+) -> dict[str, tuple[str, str, str, str]]:
+    """The pairs that can be opened, by key: those in the review band, those scored there
+    but kept apart, and the weakest links (the ones the pages link to). Keys are computed
+    for those alone, not for every linked pair (millions in a large partnership), and
+    remembered per release file, which never changes once published."""
+    db = getattr(handle, "db_path", None)
+    cache_key: tuple[Any, ...] | None = None
+    if db is not None:
+        try:
+            st = Path(db).stat()
+            cache_key = (str(db), st.st_mtime_ns, st.st_size, secret, scope.excluded_ids, rid)
+        except OSError:
+            cache_key = None
+    if cache_key is not None:
+        with _PAIR_INDEX_LOCK:
+            if cache_key in _PAIR_INDEX:
+                return _PAIR_INDEX[cache_key]
+    scoped = _scope_sql(scope)
+    candidates = (
+        f"SELECT * FROM link_pair p WHERE p.status IN ('review', 'not_linked') AND {scoped} "
+        f"UNION ALL SELECT * FROM ({_WEAKEST_SQL.format(scope=scoped)})"
+    )
+    rows = con.execute(
+        f"SELECT {_key_sql(secret)}, p.source_l, p.source_record_id_l, p.source_r, "
+        f"p.source_record_id_r FROM ({candidates}) p",
+        [rid],
+    ).fetchall()
+    index = {str(r[0]): (str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows}
+    if cache_key is not None:
+        with _PAIR_INDEX_LOCK:
+            while len(_PAIR_INDEX) >= 4:
+                _PAIR_INDEX.pop(next(iter(_PAIR_INDEX)))
+            _PAIR_INDEX[cache_key] = index
+    return index
 
 
 @dataclass(frozen=True)
@@ -675,19 +731,16 @@ def current_review_pair(
         # Pairs that can be opened: those in the review band, those scored there but kept
         # apart, and the weakest links (the ones the pages link to). Keys are computed
         # for those alone, not for every linked pair (millions in a large partnership).
-        scoped = _scope_sql(scope)
-        candidates = (
-            f"SELECT * FROM link_pair p WHERE p.status IN ('review', 'not_linked') "
-            f"AND {scoped} "
-            f"UNION ALL SELECT * FROM ({_WEAKEST_SQL.format(scope=scoped)})"
-        )
-        cur = con.execute(
-            f"SELECT * FROM (SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} "
-            f"FROM ({candidates}) p LEFT JOIN source sl ON sl.source = p.source_l "
-            "LEFT JOIN source sr ON sr.source = p.source_r) WHERE pair_key = ?",
-            [rid, pair_key],
-        )
-        found = _pair_rows(cur)
+        index = _pair_index(con, handle, secret, scope, rid)
+        keys = index.get(pair_key)
+        found: list[dict[str, Any]] = []
+        if keys is not None:
+            cur = con.execute(
+                f"SELECT ? AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} WHERE p.source_l = ? "
+                "AND p.source_record_id_l = ? AND p.source_r = ? AND p.source_record_id_r = ?",
+                [pair_key, *keys],
+            )
+            found = _pair_rows(cur)
         if not found:
             raise PairNotFound(
                 "There is no such pair in the current release: pair keys change with each "
