@@ -149,3 +149,23 @@ def test_who_may_read_the_log(tmp_path: Path) -> None:
             visible_audit(st, lead, agency="health")
         with pytest.raises(Forbidden):
             visible_audit(st, analyst)
+
+
+def test_many_entries_in_one_write_chain_like_single_appends(state) -> None:
+    first = state.audit.append(actor="cli", action="build", target="r1")
+    many = state.audit.append_many(
+        [
+            {"actor": "ann", "action": "view_person", "target": f"P-{i}", "agencies": ["police"]}
+            for i in range(3)
+        ]
+    )
+    last = state.audit.append(actor="bob", action="export", target="r1")
+    assert [e.seq for e in many] == [first.seq + 1, first.seq + 2, first.seq + 3]
+    assert many[0].prev_hash == first.hash and last.prev_hash == many[-1].hash
+    assert all(b.prev_hash == a.hash for a, b in zip(many, many[1:], strict=False))
+    assert state.audit.verify().ok
+    stored = state.audit.entries(actions=["view_person"], newest_first=False)
+    assert [e.target for e in stored] == ["P-0", "P-1", "P-2"]
+    with pytest.raises(ValueError):
+        state.audit.append_many([{"actor": "", "action": "view_person"}])
+    assert state.audit.append_many([]) == []

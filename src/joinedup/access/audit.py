@@ -22,6 +22,7 @@ __all__ = [
     "PERSON_LEVEL_ACTIONS",
     "audit_build",
     "audit_person_view",
+    "audit_person_views",
     "cli_actor",
     "verify_audit",
     "visible_audit",
@@ -71,6 +72,31 @@ def verify_audit(partnership_dir: Path) -> VerifyResult:
         )
     with open_state(partnership_dir) as state:
         return state.audit.verify()
+
+
+def audit_person_views(
+    state: State,
+    *,
+    user: User,
+    people: Iterable[tuple[str, Iterable[str]]],
+    page: str,
+    purpose: str | None = None,
+) -> list[AuditEntry]:
+    """:func:`audit_person_view` for a page showing many people at once (a network's
+    members): one entry per person, written in one transaction."""
+    return state.audit.append_many(
+        [
+            {
+                "actor": user.username,
+                "action": "view_person",
+                "target": person_id,
+                "purpose": purpose,
+                "detail": {"page": page, "user_agency": user.agency},
+                "agencies": tuple(agencies),
+            }
+            for person_id, agencies in people
+        ]
+    )
 
 
 def audit_person_view(

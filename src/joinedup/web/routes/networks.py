@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from joinedup.access import Permission, audit_person_view
+from joinedup.access import Permission, audit_person_views
 from joinedup.disclosure import (
     NetworkNotFound,
     NetworkNotShown,
@@ -106,10 +106,12 @@ def network_page(
     if person_level:
         page = f"/networks/{network_id}"
         # Every member shown is a view of that person: recorded before the page leaves.
-        for m in data["members"]:
-            audit_person_view(
-                state, user=user, person_id=m["person_id"], page=page, agencies=m["agencies"]
-            )
+        audit_person_views(
+            state,
+            user=user,
+            people=[(m["person_id"], m["agencies"]) for m in data["members"]],
+            page=page,
+        )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
     context = {
