@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import ROOT, machine, measure, python, write_section
 
 SECRET = b"benchmark-secret-" * 4
+# the same cap a build puts on its connection (release/build.py, build.memory_limit)
+MEMORY_LIMIT = os.environ.get("JOINEDUP_MEMORY_LIMIT", "6GB")
 LINKAGE_TABLES = (
     "record_person",
     "link_pair",
@@ -48,9 +54,13 @@ LINKAGE_TABLES = (
 
 
 def _open(db: str):  # type: ignore[no-untyped-def]
+    """The method's connection, capped like a build's (JOINEDUP_MEMORY_LIMIT, default 6GB)."""
     import duckdb
 
     con = duckdb.connect(db)
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    tmp = str(Path(db).with_suffix(".tmp")).replace("'", "''")
+    con.execute(f"SET temp_directory = '{tmp}'")
     for t in LINKAGE_TABLES:
         con.execute(f"DELETE FROM {t}")
     return con
@@ -87,6 +97,7 @@ def child_joinedup(db: str, partnership: Path, previous: str | None, out: Path) 
         "records": outcome.records,
         "steps": outcome.seconds,
         "blocking": blocking,
+        "reclustered": outcome.reclustered,
         **_metrics(con, partnership),
     }
     con.execute("CHECKPOINT")
@@ -150,6 +161,40 @@ def child_exact(db: str, partnership: Path, out: Path) -> None:
     out.write_text(json.dumps({"seconds": seconds, **_metrics(con, partnership)}))
 
 
+# generic Splink's blocking rules as column lists, to count the pairs each one makes
+GENERIC_RULE_COLUMNS = (
+    ("substr(forename,1,3)", "substr(surname,1,4)"),
+    ("surname", "dob_str"),
+    ("forename", "dob_str"),
+    ("postcode", "forename"),
+    ("postcode", "surname"),
+    ("substr(postcode,1,3)", "dob_str"),
+    ("substr(postcode,1,3)", "forename"),
+    ("substr(postcode,1,3)", "surname"),
+    ("substr(forename,1,2)", "substr(surname,1,2)", "substr(dob_str,1,4)"),
+)
+
+
+def child_pairs(db: str, out: Path) -> None:
+    """Pairs each of generic Splink's blocking rules makes (before overlaps are removed)."""
+    import duckdb
+
+    from joinedup.linkage.features import INPUT_TABLE, prepare_input
+
+    con = duckdb.connect(db, read_only=True)
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    prepare_input(con)
+    counts = {}
+    for cols in GENERIC_RULE_COLUMNS:
+        where = " AND ".join(f"({c}) IS NOT NULL" for c in cols)
+        row = con.execute(
+            "SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (SELECT count(*) AS n "
+            f"FROM {INPUT_TABLE} WHERE {where} GROUP BY {', '.join(cols)})"
+        ).fetchall()[0]
+        counts[" and ".join(cols)] = int(row[0])
+    out.write_text(json.dumps(counts))
+
+
 def child_holdback(db: str) -> None:
     """Remove 2% of records: those that arrive in next month's extract."""
     import duckdb
@@ -166,11 +211,32 @@ def child_holdback(db: str) -> None:
 # --- the parent -------------------------------------------------------------------------
 
 
-def _run(step: list[str], out: Path) -> dict[str, float]:
-    m = measure(python(str(Path(__file__).resolve()), "--child", *step, "--out", str(out)))
+def _run(step: list[str], out: Path, cap: float) -> dict[str, float]:
+    """Run one method in a child process: its figures, wall time and peak memory.
+
+    A method still running after ``cap`` seconds is stopped and reported as not finished
+    (``dnf``); one that fails is reported with its exit code (``failed``).
+    """
+    args = python(str(Path(__file__).resolve()), "--child", *step, "--out", str(out))
+    out.unlink(missing_ok=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, start_new_session=True)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > cap:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            return {"dnf": cap, "wall": cap, "peak_mb": usage.ru_maxrss / 1024}
+        time.sleep(0.5)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 or not out.is_file():
+        return {"failed": float(code), "wall": wall, "peak_mb": usage.ru_maxrss / 1024}
     result: dict[str, float] = json.loads(out.read_text())
-    result["wall"] = m.seconds
-    result["peak_mb"] = m.peak_mb
+    result["wall"] = wall
+    result["peak_mb"] = usage.ru_maxrss / 1024
     return result
 
 
@@ -191,39 +257,106 @@ def prepare(work: Path, people: int, seed: int) -> tuple[Path, Path]:
         cfg.write_text(text + "\nlinkage:\n  probabilistic: false\n")
     base = work / f"base{people}.duckdb"
     if not base.exists():
-        build_release(part)
+        # the methods need the canonical tables only: the build's later stages (derive,
+        # quality) are left out here; benchmarks/synth_build.py measures them
+        from joinedup.release import build as build_module
+        from joinedup.release import derive
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if done == 0:
+                print(f"  base build: {stage} ({time.strftime('%H:%M:%S')})", flush=True)
+
+        def skip(*args: object, **kwargs: object) -> None:
+            return None
+
+        saved = derive.derive_tables, build_module._quality_stage
+        derive.derive_tables = skip
+        build_module._quality_stage = skip
+        try:
+            build_release(part, progress=progress)
+        finally:
+            derive.derive_tables, build_module._quality_stage = saved
         shutil.copy(open_current(part).db_path, base)
     with duckdb.connect(str(base), read_only=True) as con:
         con.execute("SELECT count(*) FROM identity").fetchall()
     return part, base
 
 
-def bench(work: Path, people: int, seed: int, incremental: bool) -> dict[str, dict[str, float]]:
+PENDING: dict[str, float] = {"pending": 1.0}
+
+
+def bench(
+    work: Path,
+    people: int,
+    seed: int,
+    incremental: bool,
+    cap: float,
+    report: Callable[[dict[str, dict[str, float]]], None],
+) -> dict[str, dict[str, float]]:
+    """Every method at one size; ``report`` is called with the figures after each one."""
     part, base = prepare(work, people, seed)
-    res: dict[str, dict[str, float]] = {}
-    for name, extra in (("joinedup", ["-"]), ("generic", []), ("exact", [])):
+    keys = ("generic_pairs", "joinedup", "generic", "exact")
+    res: dict[str, dict[str, float]] = dict.fromkeys(keys, PENDING)
+    if incremental:
+        res["incremental"] = PENDING
+
+    def run(key: str, step: list[str], db: Path | None = None) -> None:
+        res[key] = _run(step, work / f"{key}.json", cap)
+        print(people, key, json.dumps(res[key])[:2000], flush=True)
+        if db is not None:
+            db.unlink(missing_ok=True)
+            shutil.rmtree(db.with_suffix(".tmp"), ignore_errors=True)
+        report(res)
+
+    run("generic_pairs", ["pairs", str(base)])
+    # generic Splink last: at a million records it may take the whole time allowed
+    for name in ("joinedup", "exact"):
         db = work / f"{name}{people}.duckdb"
         shutil.copy(base, db)
-        res[name] = _run([name, str(db), str(part), *extra], work / f"{name}.json")
-        print(people, name, json.dumps(res[name]), flush=True)
+        run(name, [name, str(db), str(part), *(["-"] if name == "joinedup" else [])], db)
     if incremental:
         prev = work / f"prev{people}.duckdb"
         shutil.copy(base, prev)
         measure(python(str(Path(__file__).resolve()), "--child", "holdback", str(prev)))
-        res["previous"] = _run(["joinedup", str(prev), str(part), "-"], work / "prev.json")
+        run("previous", ["joinedup", str(prev), str(part), "-"])
         db = work / f"incr{people}.duckdb"
         shutil.copy(base, db)
-        res["incremental"] = _run(["joinedup", str(db), str(part), str(prev)], work / "incr.json")
-        print(people, "incremental", json.dumps(res["incremental"]), flush=True)
+        run("incremental", ["joinedup", str(db), str(part), str(prev)], db)
+        prev.unlink(missing_ok=True)
+    db = work / f"generic{people}.duckdb"
+    shutil.copy(base, db)
+    run("generic", ["generic", str(db), str(part)], db)
     return res
 
 
+def _ok(r: dict[str, float]) -> bool:
+    return "dnf" not in r and "failed" not in r and "pending" not in r
+
+
 def _row(name: str, r: dict[str, float], base: dict[str, float]) -> str:
+    if "pending" in r:
+        return f"| {name} | (running) | | | | | | | |"
+    if "dnf" in r:
+        return (
+            f"| {name} | did not finish in {r['dnf']:.0f} s | | | | > {r['dnf']:.0f} | "
+            f"| {r['peak_mb']:.0f} |"
+        )
+    if "failed" in r:
+        return (
+            f"| {name} | failed (exit {r['failed']:.0f}) after {r['wall']:.0f} s | | | | | "
+            f"| {r['peak_mb']:.0f} |"
+        )
+    ratio = f"{r['seconds'] / base['seconds']:.2f}x" if _ok(base) else "n/a"
     return (
         f"| {name} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "
-        f"{r['voluntary_recall']:.3f} | {r['wall']:.1f} | {r['wall'] / base['wall']:.2f}x | "
+        f"{r['voluntary_recall']:.3f} | {r['seconds']:.1f} | {ratio} | {r['wall']:.1f} | "
         f"{r['peak_mb']:.0f} |"
     )
+
+
+def _steps(r: dict[str, float]) -> str:
+    steps: dict[str, float] = r.get("steps", {})  # type: ignore[assignment]
+    return ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
 
 
 def main() -> None:
@@ -231,6 +364,7 @@ def main() -> None:
     ap.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--cap", type=float, default=3600, help="stop a method after this many seconds")
     ap.add_argument("--child", nargs="+")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -242,6 +376,8 @@ def main() -> None:
             child_generic(rest[0], Path(rest[1]), args.out)
         elif kind == "exact":
             child_exact(rest[0], Path(rest[1]), args.out)
+        elif kind == "pairs":
+            child_pairs(rest[0], args.out)
         elif kind == "holdback":
             child_holdback(rest[0])
         return
@@ -249,80 +385,152 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     sizes = sorted(args.people)
     lines = [
-        f"Measured by `.venv/bin/python benchmarks/linkage.py --people "
-        f"{' '.join(map(str, sizes))}` on {machine()} (seed {args.seed}). Each method links "
-        "the same canonical records in its own process, from `identity` to persons; "
-        "accuracy is against `truth/record_person.csv`. *Voluntary recall* is recall over "
-        "true pairs involving a voluntary-sector record (first name, date of birth and "
-        "postcode district only). Time ratio is to generic Splink in the same run.",
+        f"Measured {time.strftime('%Y-%m-%d')} by `.venv/bin/python benchmarks/linkage.py "
+        f"--people {' '.join(map(str, sizes))}` on {machine()} (seed {args.seed}), with "
+        "other jobs sharing the machine. Each method links the same canonical records in "
+        "its own process, from `identity` to persons, on a DuckDB connection capped at "
+        f"{MEMORY_LIMIT} like a build's (`build.memory_limit`); accuracy is against "
+        "`truth/record_person.csv`. *Voluntary recall* is recall over true pairs involving "
+        "a voluntary-sector record (first name, date of birth and postcode district only). "
+        "*Seconds* is the linkage itself, measured inside the process (the time ratio is to "
+        "generic Splink's, in the same run); *process s* adds starting Python, importing "
+        "Splink and scoring against truth. Peak memory is the process's peak resident set. "
+        f"A method still running after {args.cap:.0f} s is stopped.",
         "",
     ]
-    first_blocking: dict[str, float] = {}
-    first_acc: dict[str, float] = {}
-    first_people = 0
+    done: list[str] = []
+    runs: list[tuple[int, dict[str, float]]] = []
     for people in sizes:
-        res = bench(work, people, args.seed, incremental=people == sizes[-1])
-        g = res["generic"]
-        lines += [
-            f"**{people:,} people**: {res['joinedup']['records']:,.0f} records, "
-            f"{res['joinedup']['persons_true']:,.0f} true persons.",
-            "",
-            "| method | precision | recall | F1 | voluntary recall | seconds | time vs generic "
-            "| peak MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
-            _row("joinedup (identifiers + Splink)", res["joinedup"], g),
-            _row("plain Splink, tutorial configuration", g, g),
-            _row("exact identifiers only", res["exact"], g),
-            "",
-        ]
-        if "incremental" in res:
-            inc, full = res["incremental"], res["joinedup"]
-            lines += [
-                f"Incremental build at {people:,} people: "
-                f"{inc['new_records']:,.0f} new records "
-                f"({100 * inc['new_records'] / inc['records']:.1f}%) linked "
-                f"against the previous release in {inc['wall']:.1f} s against "
-                f"{full['wall']:.1f} s for a full relink: **{full['wall'] / inc['wall']:.1f}x "
-                f"faster** (F1 {inc['f1']:.4f}, precision {inc['precision']:.4f}; "
-                f"mode {inc['mode']}).",
-                "",
-            ]
-        if not first_blocking:
-            first_blocking = res["joinedup"]["blocking"]  # type: ignore[assignment]
-            first_acc = res["joinedup"]
-            first_people = people
-    write_section("linkage", "\n".join(lines))
-    print("\n".join(lines))
-    _write_linkage_doc(first_people, first_blocking, first_acc)
+
+        def report(
+            res: dict[str, dict[str, float]], people: int = people, done: list[str] = done
+        ) -> None:
+            write_section("linkage", "\n".join(lines + done + _size_lines(people, res)))
+
+        res = bench(
+            work, people, args.seed, incremental=people == sizes[-1], cap=args.cap, report=report
+        )
+        done += _size_lines(people, res)
+        if _ok(res["joinedup"]):
+            runs.append((people, res["joinedup"]))
+    write_section("linkage", "\n".join(lines + done))
+    print("\n".join(lines + done))
+    if runs:
+        _write_linkage_doc(runs)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_linkage_doc(people: int, blocking: dict[str, float], acc: dict[str, float]) -> None:
+def _size_lines(people: int, res: dict[str, dict[str, float]]) -> list[str]:
+    """The figures of one size, as far as they go."""
+    g, j = res["generic"], res["joinedup"]
+    head = f"**{people:,} people**"
+    if _ok(j):
+        head += f": {j['records']:,.0f} records, {j['persons_true']:,.0f} true persons."
+    lines = [
+        head,
+        "",
+        "| method | precision | recall | F1 | voluntary recall | seconds | time vs generic "
+        "| process s | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        _row("joinedup (identifiers + Splink)", j, g),
+        _row("plain Splink, tutorial configuration", g, g),
+        _row("exact identifiers only", res["exact"], g),
+        "",
+    ]
+    if _ok(j):
+        blocked = sum(j["blocking"].values())  # type: ignore[attr-defined]
+        lines += [
+            f"joinedup's steps (s): {_steps(j)}; its blocking rules gave "
+            f"{blocked:,.0f} pairs to score.",
+            "",
+        ]
+    gp = {k: v for k, v in res["generic_pairs"].items() if k not in ("wall", "peak_mb")}
+    if _ok(res["generic_pairs"]):
+        top = max(gp, key=lambda k: gp[k])
+        lines += [
+            f"Generic Splink's blocking rules make {sum(gp.values()):,.0f} pairs here, "
+            f"counted rule by rule before overlaps are removed; the largest, "
+            f"`{top}`, {gp[top]:,.0f}.",
+            "",
+        ]
+    if "incremental" in res:
+        inc, full = res["incremental"], res["joinedup"]
+        if _ok(inc) and _ok(full):
+            lines += [
+                f"Incremental build at {people:,} people: "
+                f"{inc['new_records']:,.0f} new records "
+                f"({100 * inc['new_records'] / inc['records']:.1f}%) linked "
+                f"against the previous release (mode {inc['mode']}; "
+                f"{inc.get('reclustered', 0):,.0f} records clustered afresh) in "
+                f"{inc['seconds']:.1f} s against {full['seconds']:.1f} s for a full "
+                f"relink: **{full['seconds'] / inc['seconds']:.1f}x faster** "
+                f"(process {inc['wall']:.1f} s against {full['wall']:.1f} s: "
+                f"{full['wall'] / inc['wall']:.1f}x; peak {inc['peak_mb']:.0f} MB). "
+                f"F1 {inc['f1']:.4f}, precision {inc['precision']:.4f}, voluntary "
+                f"recall {inc['voluntary_recall']:.3f}. Steps (s): {_steps(inc)}.",
+                "",
+            ]
+        elif "pending" in inc:
+            lines += [f"Incremental build at {people:,} people: (running)", ""]
+        else:
+            lines += [
+                f"Incremental build at {people:,} people: did not complete "
+                f"(full: {_status(full)}; incremental: {_status(inc)}).",
+                "",
+            ]
+    return lines
+
+
+def _status(r: dict[str, float]) -> str:
+    if "dnf" in r:
+        return f"did not finish in {r['dnf']:.0f} s"
+    if "failed" in r:
+        return f"failed (exit {r['failed']:.0f})"
+    if "pending" in r:
+        return "not run"
+    return "done"
+
+
+def _write_linkage_doc(runs: list[tuple[int, dict[str, float]]]) -> None:
+    """Pairs per blocking rule at each size, and accuracy at each size, into linkage.md."""
     import re
 
     doc = ROOT / "docs" / "linkage.md"
     text = doc.read_text()
+    rules: list[str] = []
+    for _, r in runs:
+        rules += [k for k in r["blocking"] if k not in rules]  # type: ignore[attr-defined]
     table = [
-        f"At {people:,} people (`benchmarks/linkage.py`):",
+        "Measured by `benchmarks/linkage.py` (records are about ten a person):",
         "",
-        "| rule | pairs scored |",
-        "|---|---:|",
-        *[f"| {k} | {v:,.0f} |" for k, v in blocking.items()],
-        f"| total | {sum(blocking.values()):,.0f} |",
+        "| rule | " + " | ".join(f"{p:,} people" for p, _ in runs) + " |",
+        "|---|" + "---:|" * len(runs),
     ]
+    for rule in rules:
+        cells = [f"{r['blocking'].get(rule, 0):,.0f}" for _, r in runs]  # type: ignore[attr-defined]
+        table.append(f"| {rule} | " + " | ".join(cells) + " |")
+    totals = [f"{sum(r['blocking'].values()):,.0f}" for _, r in runs]  # type: ignore[attr-defined]
+    table.append("| total | " + " | ".join(totals) + " |")
     acc_lines = [
-        f"At {people:,} people (`benchmarks/linkage.py`): pairwise precision "
-        f"{acc['precision']:.4f}, recall {acc['recall']:.4f}, F1 {acc['f1']:.4f}; "
-        f"voluntary-sector recall {acc['voluntary_recall']:.3f}; persons found whole "
-        f"{acc['cluster_recall']:.3f}, persons holding one true person only "
-        f"{acc['cluster_precision']:.3f}.",
+        f"At {p:,} people ({r['records']:,.0f} records, `benchmarks/linkage.py`): pairwise "
+        f"precision {r['precision']:.4f}, recall {r['recall']:.4f}, F1 {r['f1']:.4f}; "
+        f"voluntary-sector recall {r['voluntary_recall']:.3f}; persons found whole "
+        f"{r['cluster_recall']:.3f}, persons holding one true person only "
+        f"{r['cluster_precision']:.3f}."
+        for p, r in runs
     ]
-    for name, lines in (("linkage-blocking", table), ("linkage-accuracy", acc_lines)):
+    for name, lines, sep in (
+        ("linkage-blocking", table, "\n"),
+        ("linkage-accuracy", acc_lines, "\n\n"),
+    ):
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-        block = f"{start}\n" + "\n".join(lines) + f"\n{end}"
+        block = f"{start}\n{sep.join(lines)}\n{end}"
         text = re.sub(
-            re.escape(start) + r".*?" + re.escape(end), lambda _, b=block: b, text, flags=re.S
+            re.escape(start) + r".*?" + re.escape(end),
+            lambda _, b=block: b,  # type: ignore[misc]
+            text,
+            flags=re.S,
         )
     doc.write_text(text)
 

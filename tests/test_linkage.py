@@ -151,6 +151,95 @@ def test_person_ids_persist_merge_and_split(con: duckdb.DuckDBPyConnection) -> N
     assert ("split", after["r3"], before["r1"]) in kinds
 
 
+def _cluster_fixture(con: duckdb.DuckDBPyConnection) -> None:
+    """Seven records: A={1,2} and B={4,5} are two persons; 3 is a voluntary-sector record
+    (no surname) that scores above the threshold with both; 6 has no date of birth; 7 is
+    new and links to 6 only."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_input AS SELECT * FROM (VALUES "
+        "(1, 's', '1', 'TAYLOR', DATE '2012-03-04'), (2, 's', '2', 'TAYLOR', DATE '2012-03-04'), "
+        "(3, 'v', '3', NULL, DATE '2012-03-04'), (4, 's', '4', 'JONES', DATE '2012-03-04'), "
+        "(5, 's', '5', 'JONES', DATE '2012-03-04'), (6, 's', '6', 'JONES', NULL), "
+        "(7, 's', '7', 'JONES', DATE '2012-03-04')) "
+        "t(unique_id, source, source_record_id, surname, dob)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_scored AS SELECT * FROM (VALUES "
+        "(1, 2, 20.0), (1, 3, 9.0), (3, 4, 8.0), (4, 5, 20.0), (5, 6, 10.0), (6, 7, 9.0)) "
+        "t(unique_id_l, unique_id_r, match_weight)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_exact (unique_id_l BIGINT, unique_id_r BIGINT)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_dec "
+        "(unique_id_l BIGINT, unique_id_r BIGINT, decision VARCHAR)"
+    )
+
+
+def _persons(con: duckdb.DuckDBPyConnection) -> set[frozenset[int]]:
+    rows = con.execute(
+        "SELECT list(unique_id ORDER BY unique_id) FROM _ju_lk_cluster GROUP BY label"
+    ).fetchall()
+    return {frozenset(r[0]) for r in rows}
+
+
+def test_a_thin_record_cannot_join_two_persons(con: duckdb.DuckDBPyConnection) -> None:
+    from joinedup.config.model import LinkageConfig
+    from joinedup.linkage.link import _cluster, _nodes_full
+
+    _cluster_fixture(con)
+    _nodes_full(con)
+    _cluster(con, LinkageConfig())
+    # 3 (no surname) joins its best match only; 6 (no date of birth) likewise, and 7 links
+    # to 6 alone, so 7 does not reach B through it
+    assert _persons(con) == {frozenset({1, 2, 3}), frozenset({4, 5, 6}), frozenset({7})}
+
+
+def test_a_thin_record_has_its_own_threshold(con: duckdb.DuckDBPyConnection) -> None:
+    from joinedup.config.model import LinkageConfig
+    from joinedup.linkage.link import _cluster, _nodes_full
+
+    _cluster_fixture(con)
+    # record 8: no surname, probability 0.92 with record 1 (below the match threshold)
+    con.execute("INSERT INTO _ju_lk_input VALUES (8, 'v', '8', NULL, DATE '2012-03-04')")
+    con.execute("INSERT INTO _ju_lk_scored VALUES (1, 8, 3.5)")
+    _nodes_full(con)
+    _cluster(con, LinkageConfig(thin_match_threshold=None))  # the match threshold
+    assert frozenset({8}) in _persons(con)
+    _cluster(con, LinkageConfig(thin_match_threshold=0.9))
+    assert frozenset({1, 2, 3, 8}) in _persons(con)
+    # the lower bar is for thin records only: a pair of full records at 3.5 stays apart
+    con.execute("UPDATE _ju_lk_input SET surname = 'TAYLOR' WHERE unique_id = 8")
+    _cluster(con, LinkageConfig(thin_match_threshold=0.9))
+    assert frozenset({8}) in _persons(con)
+
+
+def test_incremental_clustering_keeps_untouched_persons_whole(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    from joinedup.config.model import LinkageConfig
+    from joinedup.linkage.link import _cluster, _nodes_incremental
+
+    _cluster_fixture(con)
+    # last release: records 1-6 as persons PA={1,2,3}, PB={4,5}, PC={6}; 7 is new and now
+    # scores with 5 as well, so it joins PB; record 9 of PC was removed, so PC is reopened
+    con.execute("INSERT INTO _ju_lk_scored VALUES (5, 7, 15.0)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_old AS SELECT * FROM _ju_lk_input WHERE unique_id <= 6"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_prev_rp AS SELECT * FROM (VALUES "
+        "('s', '1', 'PA'), ('s', '2', 'PA'), ('v', '3', 'PA'), ('s', '4', 'PB'), "
+        "('s', '5', 'PB'), ('s', '6', 'PC'), ('s', '9', 'PC')) "
+        "t(source, source_record_id, person_id)"
+    )
+    opened = _nodes_incremental(con)
+    assert opened == 2  # record 7 (new) and record 6 (its person lost record 9)
+    _cluster(con, LinkageConfig())
+    assert _persons(con) == {frozenset({1, 2, 3}), frozenset({4, 5, 6, 7})}
+
+
 # --- the synthetic partnership ---------------------------------------------------------
 
 
@@ -298,6 +387,8 @@ def test_incremental_linkage_keeps_ids_and_links_new_records(
     assert first.mode == "full" and second.mode == "incremental"
     assert second.new_records == len(after) - len(before) > 0
     assert second.new_records < 0.05 * second.records
+    # only new records and the persons they touch are clustered afresh
+    assert second.new_records <= second.reclustered < 0.2 * second.records
     # a person keeps their id when new records join them
     kept = sum(after[k] == v for k, v in before.items())
     assert kept >= 0.99 * len(before)

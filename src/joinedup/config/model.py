@@ -361,10 +361,12 @@ class LinkageConfig(_Strict):
     min_records: int = Field(default=1000, ge=2)
     match_threshold: float = Field(default=0.95, gt=0, lt=1)
     review_threshold: float = Field(default=0.5, gt=0, lt=1)
+    thin_match_threshold: float | None = Field(default=0.9, gt=0, lt=1)
     incremental: bool = True
     relink_share: float = Field(default=0.2, ge=0, le=1)
     flag_cluster_records: int = Field(default=150, ge=2)
     training_pairs: int = Field(default=1_000_000, ge=1000)
+    em_pairs: int = Field(default=1_000_000, ge=1000)
     seed: int = 42
     spark: SparkConfig = SparkConfig()
 

@@ -138,11 +138,18 @@ def prepare_input(con: duckdb.DuckDBPyConnection) -> int:
 
 def probabilistic_input(con: duckdb.DuckDBPyConnection) -> int:
     """``_ju_lk_prob``: the input less crowded records; return how many were left out."""
+    # the crowded keys are few: find them by grouping, then leave their records out
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {PROBABILISTIC_TABLE} AS SELECT * EXCLUDE (a, b) FROM ("
-        "SELECT *, count(*) OVER (PARTITION BY forename, dob_str) AS a, "
-        "count(*) OVER (PARTITION BY surname, dob_str) AS b "
-        f"FROM {INPUT_TABLE}) WHERE a <= {CROWDED_BLOCK} AND b <= {CROWDED_BLOCK}"
+        f"CREATE OR REPLACE TEMP TABLE {PROBABILISTIC_TABLE} AS "
+        f"WITH fa AS (SELECT forename, dob_str FROM {INPUT_TABLE} GROUP BY ALL "
+        f"HAVING count(*) > {CROWDED_BLOCK}), "
+        f"sa AS (SELECT surname, dob_str FROM {INPUT_TABLE} GROUP BY ALL "
+        f"HAVING count(*) > {CROWDED_BLOCK}) "
+        f"SELECT * FROM {INPUT_TABLE} i WHERE NOT EXISTS (SELECT 1 FROM fa "
+        "WHERE fa.forename IS NOT DISTINCT FROM i.forename "
+        "AND fa.dob_str IS NOT DISTINCT FROM i.dob_str) "
+        "AND NOT EXISTS (SELECT 1 FROM sa WHERE sa.surname IS NOT DISTINCT FROM i.surname "
+        "AND sa.dob_str IS NOT DISTINCT FROM i.dob_str)"
     )
     row = con.execute(
         f"SELECT (SELECT count(*) FROM {INPUT_TABLE}) - (SELECT count(*) FROM "

@@ -61,6 +61,8 @@ _TEMP = (
     "_ju_lk_cluster",
     "_ju_lk_pid",
     "_ju_lk_prev_rp",
+    "_ju_lk_node",
+    "_ju_lk_touch",
 )
 
 
@@ -76,6 +78,7 @@ class LinkOutcome:
     truth: dict[str, float] = field(default_factory=dict)
     changes: Counter[str] = field(default_factory=Counter)
     crowded: int = 0  # records left to identifier links: too many share name and birth date
+    reclustered: int = 0  # records clustered afresh (all of them unless incremental)
 
 
 def model_signature(cfg: LinkageConfig) -> str:
@@ -122,6 +125,19 @@ def _previous_model(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     if not _has_table(con, "_ju_prev", "linkage_model"):
         return {}
     return dict(con.execute("SELECT key, value FROM _ju_prev.linkage_model").fetchall())
+
+
+def _same_thresholds(prev_model: dict[str, str], config: LinkageConfig) -> bool:
+    """Whether the previous release clustered with this build's thresholds."""
+    try:
+        prev = json.loads(prev_model.get("config", "{}"))
+    except ValueError:
+        return False
+    return bool(
+        prev.get("match_threshold") == config.match_threshold
+        and "thin_match_threshold" in prev
+        and prev["thin_match_threshold"] == config.thin_match_threshold
+    )
 
 
 def link_persons(
@@ -215,8 +231,6 @@ def _link(
         model_rows["signature"] = signature
     # review decisions
     n_dec = decisions_table(con, list(decisions), inp=INPUT_TABLE, out="_ju_lk_dec")
-    _cluster(con, config)
-    clock.lap("cluster")
     prev_rp = None
     if has_previous and _has_table(con, "_ju_prev", "record_person"):
         con.execute(
@@ -224,10 +238,20 @@ def _link(
             "SELECT source, source_record_id, person_id FROM _ju_prev.record_person"
         )
         prev_rp = "_ju_lk_prev_rp"
+    open_records = records
+    kept = mode == "incremental" and prev_rp is not None and _same_thresholds(prev_model, config)
+    if kept:
+        open_records = _nodes_incremental(con)
+    else:
+        _nodes_full(con)
+    if mode == "incremental":
+        _carry_over(con, kept=kept)
+    _cluster(con, config)
+    clock.lap("cluster")
     changes = assign_person_ids(
         con, secret, clusters="_ju_lk_cluster", inp=INPUT_TABLE, previous=prev_rp, out="_ju_lk_pid"
     )
-    persons = _write(con, config, changes)
+    persons = _write(con, config, changes, kept=kept)
     clock.lap("ids")
     outcome = LinkOutcome(
         persons=persons,
@@ -236,7 +260,11 @@ def _link(
         new_records=new_records,
         changes=Counter(c.change for c in changes),
         crowded=crowded,
+        reclustered=open_records,
     )
+    # the working tables are done with: free their memory for what follows
+    for t in _TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     if truth is not None and truth.is_file():
         outcome.truth = truth_metrics(con, truth, voluntary_sources=voluntary_sources)
         clock.lap("truth")
@@ -268,6 +296,7 @@ def _score(
                 records=records - crowded,
                 max_pairs=config.training_pairs,
                 seed=config.seed,
+                em_pairs=config.em_pairs,
             )
             clock.lap("train")
             summary = lm.score_all(engine, linker, config.review_threshold)
@@ -289,17 +318,6 @@ def _score(
                 new_table="_ju_lk_new",
                 review_threshold=config.review_threshold,
             )
-            # scores between unchanged records carry over from the previous release
-            con.execute(
-                "INSERT INTO _ju_lk_scored SELECT least(a.unique_id, b.unique_id), "
-                "greatest(a.unique_id, b.unique_id), p.match_weight, p.match_probability, "
-                "p.blocking_rule FROM _ju_prev.link_pair p "
-                "JOIN _ju_lk_old a ON a.source = p.source_l "
-                "AND a.source_record_id = p.source_record_id_l "
-                "JOIN _ju_lk_old b ON b.source = p.source_r "
-                "AND b.source_record_id = p.source_record_id_r "
-                "WHERE p.match_weight IS NOT NULL"
-            )
             out["training"] = prev_model.get("training", "{}")
         out["model"] = json.dumps(lm.model_json(linker), sort_keys=True, default=str)
         out["match_weights_chart"] = json.dumps(lm.match_weights_chart(linker), default=str)
@@ -307,16 +325,10 @@ def _score(
     finally:
         engine.close()
     names = lm.rule_names()
-    if mode == "full":
-        con.execute(
-            "UPDATE _ju_lk_scored SET match_key = "
-            + _case_sql("match_key", {str(i): n for i, n in enumerate(names)})
-        )
-    else:
-        con.execute(
-            "UPDATE _ju_lk_scored SET match_key = "
-            + _case_sql("match_key", {str(i): n for i, n in enumerate(names)}, keep=True)
-        )
+    con.execute(
+        "UPDATE _ju_lk_scored SET match_key = "
+        + _case_sql("match_key", {str(i): n for i, n in enumerate(names)})
+    )
     for rule, count in summary.pairs_by_rule.items():
         rows.append(ReportRow("blocking", rule, float(count), "candidate pairs scored"))
     for w, count in summary.weight_histogram:
@@ -324,28 +336,123 @@ def _score(
     return out, rows
 
 
-def _case_sql(col: str, mapping: dict[str, str], keep: bool = False) -> str:
+def _case_sql(col: str, mapping: dict[str, str]) -> str:
     whens = " ".join(
         f"WHEN {col} = '{k}' THEN '{v.replace(chr(39), chr(39) * 2)}'" for k, v in mapping.items()
     )
-    return f"CASE {whens} ELSE {col if keep else 'NULL'} END"
+    return f"CASE {whens} ELSE NULL END"
+
+
+def _nodes_full(con: duckdb.DuckDBPyConnection) -> None:
+    """Every record is a node of its own: clustering starts from scratch."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_node AS SELECT unique_id, unique_id AS node, "
+        f"true AS open FROM {INPUT_TABLE}"
+    )
+
+
+def _nodes_incremental(con: duckdb.DuckDBPyConnection) -> int:
+    """Previous persons untouched by this build stay whole: each is one node.
+
+    A previous person is *reopened* (its records become nodes of their own again) when one
+    of its records was removed or changed, or a review decision names one of its records.
+    New and changed records are nodes of their own. Returns the number of open records.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_prevp AS SELECT o.unique_id, p.person_id "
+        "FROM _ju_lk_old o JOIN _ju_lk_prev_rp p USING (source, source_record_id)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_dirty AS "
+        "SELECT DISTINCT p.person_id FROM _ju_lk_prev_rp p ANTI JOIN _ju_lk_old o "
+        "USING (source, source_record_id) "
+        "UNION SELECT q.person_id FROM _ju_lk_prevp q WHERE q.unique_id IN "
+        "(SELECT unique_id_l FROM _ju_lk_dec UNION ALL SELECT unique_id_r FROM _ju_lk_dec)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_node AS "
+        "WITH closed AS (SELECT q.unique_id, q.person_id FROM _ju_lk_prevp q "
+        "ANTI JOIN _ju_lk_dirty d USING (person_id)), "
+        "anchor AS (SELECT person_id, min(unique_id) AS node FROM closed GROUP BY 1) "
+        "SELECT c.unique_id, a.node, false AS open FROM closed c JOIN anchor a USING (person_id) "
+        f"UNION ALL SELECT i.unique_id, i.unique_id, true FROM {INPUT_TABLE} i "
+        "ANTI JOIN closed c USING (unique_id)"
+    )
+    for t in ("_ju_lk_prevp", "_ju_lk_dirty"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    row = con.execute("SELECT count(*) FROM _ju_lk_node WHERE open").fetchall()[0]
+    return int(row[0])
+
+
+def _carry_over(con: duckdb.DuckDBPyConnection, *, kept: bool) -> None:
+    """Bring the previous release's scores between unchanged records into this build.
+
+    When untouched persons are kept whole (``kept``), their own links (status ``linked``,
+    neither record touched) are not needed to cluster: ``_write`` copies them straight
+    into ``link_pair``. Every other score between unchanged records joins
+    ``_ju_lk_scored``.
+    """
+    if kept:
+        # records whose links are looked at again: open ones, and those gone or changed
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _ju_lk_touch AS "
+            f"SELECT i.source, i.source_record_id FROM {INPUT_TABLE} i "
+            "JOIN _ju_lk_node n USING (unique_id) WHERE n.open "
+            "UNION SELECT p.source, p.source_record_id FROM _ju_lk_prev_rp p "
+            "ANTI JOIN _ju_lk_old o USING (source, source_record_id)"
+        )
+    keep = (
+        "AND (p.status <> 'linked' OR EXISTS (SELECT 1 FROM _ju_lk_touch t "
+        "WHERE t.source = p.source_l AND t.source_record_id = p.source_record_id_l) "
+        "OR EXISTS (SELECT 1 FROM _ju_lk_touch t WHERE t.source = p.source_r "
+        "AND t.source_record_id = p.source_record_id_r))"
+        if kept
+        else ""
+    )
+    con.execute(
+        "INSERT INTO _ju_lk_scored SELECT least(a.unique_id, b.unique_id), "
+        "greatest(a.unique_id, b.unique_id), p.match_weight, p.match_probability, "
+        "p.blocking_rule FROM (SELECT * FROM _ju_prev.link_pair p "
+        f"WHERE p.match_weight IS NOT NULL {keep}) p "
+        "JOIN _ju_lk_old a ON a.source = p.source_l "
+        "AND a.source_record_id = p.source_record_id_l "
+        "JOIN _ju_lk_old b ON b.source = p.source_r "
+        "AND b.source_record_id = p.source_record_id_r"
+    )
+
+
+def _thin(alias: str) -> str:
+    """A record too thin to join two persons together: no date of birth or no surname."""
+    return f"{alias}.dob IS NULL OR {alias}.surname IS NULL"
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> None:
+    """Persons from the links, on the nodes of ``_ju_lk_node(unique_id, node, open)``.
+
+    A full build makes every record a node; an incremental one keeps each untouched
+    previous person as one node, so only links that touch an open record matter.
+    """
     weight = math.log2(config.match_threshold / (1 - config.match_threshold))
-    # accepted model links: at or above the threshold and not refused by a reviewer
+    thin = config.thin_match_threshold or config.match_threshold
+    thin_weight = math.log2(thin / (1 - thin))
+    # accepted model links that touch an open record: at or above the threshold (a thin
+    # record's own threshold for links of thin records) and not refused by a reviewer
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_edges AS "
         "SELECT s.unique_id_l, s.unique_id_r, s.match_weight FROM _ju_lk_scored s "
-        f"WHERE s.match_weight >= {weight!r} AND NOT EXISTS (SELECT 1 FROM _ju_lk_dec d "
+        "JOIN _ju_lk_node na ON na.unique_id = s.unique_id_l "
+        "JOIN _ju_lk_node nb ON nb.unique_id = s.unique_id_r "
+        f"WHERE s.match_weight >= {min(weight, thin_weight)!r} AND (na.open OR nb.open) "
+        "AND NOT EXISTS (SELECT 1 FROM _ju_lk_dec d "
         "WHERE d.decision = 'non_match' AND d.unique_id_l = least(s.unique_id_l, s.unique_id_r) "
         "AND d.unique_id_r = greatest(s.unique_id_l, s.unique_id_r))"
     )
     # strong links: identifiers, reviewers' matches, and model links between records that
-    # both have a date of birth; a record without one joins only its best-matching person
+    # both have a date of birth and a surname; a thin record (without one of them, like
+    # the voluntary sector's) joins only its best-matching person
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_strong AS "
-        "SELECT e.unique_id_l, e.unique_id_r FROM _ju_lk_exact e WHERE NOT EXISTS "
+        "WITH s AS (SELECT e.unique_id_l, e.unique_id_r FROM _ju_lk_exact e WHERE NOT EXISTS "
         "(SELECT 1 FROM _ju_lk_dec d WHERE d.decision = 'non_match' "
         "AND d.unique_id_l = least(e.unique_id_l, e.unique_id_r) "
         "AND d.unique_id_r = greatest(e.unique_id_l, e.unique_id_r)) "
@@ -353,26 +460,35 @@ def _cluster(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> None:
         "UNION ALL SELECT e.unique_id_l, e.unique_id_r FROM _ju_lk_edges e "
         f"JOIN {INPUT_TABLE} a ON a.unique_id = e.unique_id_l "
         f"JOIN {INPUT_TABLE} b ON b.unique_id = e.unique_id_r "
-        "WHERE a.dob IS NOT NULL AND b.dob IS NOT NULL"
+        f"WHERE e.match_weight >= {weight!r} AND NOT ({_thin('a')}) AND NOT ({_thin('b')})) "
+        "SELECT DISTINCT na.node AS unique_id_l, nb.node AS unique_id_r FROM s "
+        "JOIN _ju_lk_node na ON na.unique_id = s.unique_id_l "
+        "JOIN _ju_lk_node nb ON nb.unique_id = s.unique_id_r WHERE na.node <> nb.node"
     )
-    connected_components(con, INPUT_TABLE, "_ju_lk_strong", "_ju_lk_core")
-    # records with no date of birth that no strong link holds
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_nodes AS SELECT DISTINCT node AS unique_id "
+        "FROM _ju_lk_node"
+    )
+    connected_components(con, "_ju_lk_nodes", "_ju_lk_strong", "_ju_lk_core")
+    # open thin records that no strong link holds
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_weak AS SELECT c.unique_id FROM _ju_lk_core c "
-        f"JOIN {INPUT_TABLE} i USING (unique_id) "
+        f"JOIN {INPUT_TABLE} i USING (unique_id) JOIN _ju_lk_node n USING (unique_id) "
         "JOIN (SELECT label, count(*) AS n FROM _ju_lk_core GROUP BY label) s USING (label) "
-        "WHERE i.dob IS NULL AND s.n = 1"
+        f"WHERE {_thin('i')} AND s.n = 1 AND n.open AND n.node = n.unique_id"
     )
     # each joins the person of its best-scoring link to a record that is not weak
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_attach AS "
         "WITH cand AS (SELECT unique_id_l AS weak, unique_id_r AS other, match_weight "
-        "FROM _ju_lk_edges UNION ALL SELECT unique_id_r, unique_id_l, match_weight "
-        "FROM _ju_lk_edges), "
+        f"FROM _ju_lk_edges WHERE match_weight >= {thin_weight!r} "
+        "UNION ALL SELECT unique_id_r, unique_id_l, match_weight "
+        f"FROM _ju_lk_edges WHERE match_weight >= {thin_weight!r}), "
         "ranked AS (SELECT cand.weak, c.label, row_number() OVER (PARTITION BY cand.weak "
         "ORDER BY cand.match_weight DESC, c.label) AS k FROM cand "
         "JOIN _ju_lk_weak w ON w.unique_id = cand.weak "
-        "JOIN _ju_lk_core c ON c.unique_id = cand.other "
+        "JOIN _ju_lk_node n ON n.unique_id = cand.other "
+        "JOIN _ju_lk_core c ON c.unique_id = n.node "
         "WHERE cand.other NOT IN (SELECT unique_id FROM _ju_lk_weak)) "
         "SELECT weak, label FROM ranked WHERE k = 1"
     )
@@ -384,7 +500,8 @@ def _cluster(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> None:
         "UNION ALL SELECT e.unique_id_l, e.unique_id_r FROM _ju_lk_edges e "
         "JOIN _ju_lk_weak a ON a.unique_id = e.unique_id_l "
         "JOIN _ju_lk_weak b ON b.unique_id = e.unique_id_r "
-        "WHERE e.unique_id_l NOT IN (SELECT weak FROM _ju_lk_attach) "
+        f"WHERE e.match_weight >= {weight!r} "
+        "AND e.unique_id_l NOT IN (SELECT weak FROM _ju_lk_attach) "
         "AND e.unique_id_r NOT IN (SELECT weak FROM _ju_lk_attach)"
     )
     con.execute(
@@ -393,18 +510,32 @@ def _cluster(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> None:
     )
     connected_components(con, "_ju_lk_nodes", "_ju_lk_all", "_ju_lk_top")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ju_lk_cluster AS SELECT c.unique_id, t.label "
-        "FROM _ju_lk_core c JOIN _ju_lk_top t ON t.unique_id = c.label"
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_cluster AS SELECT n.unique_id, t.label "
+        "FROM _ju_lk_node n JOIN _ju_lk_core c ON c.unique_id = n.node "
+        "JOIN _ju_lk_top t ON t.unique_id = c.label"
     )
     for t in ("_ju_lk_weak", "_ju_lk_attach", "_ju_lk_all", "_ju_lk_nodes", "_ju_lk_top"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, config: LinkageConfig, changes: list[PersonChange]
+    con: duckdb.DuckDBPyConnection,
+    config: LinkageConfig,
+    changes: list[PersonChange],
+    *,
+    kept: bool = False,
 ) -> int:
     rule_case = " ".join(
         f"WHEN list_contains(x.rules, '{name}') THEN '{name}'" for name, _ in IDENTIFIER_RULES
+    )
+    # a kept person's own links were copied, not scored again: their best probability is
+    # the one the previous release recorded
+    kept_pr = (
+        " UNION ALL SELECT n.unique_id, p.match_probability FROM _ju_lk_node n "
+        f"JOIN {INPUT_TABLE} i USING (unique_id) JOIN _ju_prev.record_person p "
+        "USING (source, source_record_id) WHERE NOT n.open AND p.rule = 'probabilistic'"
+        if kept
+        else ""
     )
     con.execute(
         "INSERT INTO record_person "
@@ -413,13 +544,11 @@ def _write(
         "UNION ALL SELECT unique_id_r, rule FROM _ju_lk_exact) GROUP BY u), "
         "dec AS (SELECT u FROM (SELECT unique_id_l AS u FROM _ju_lk_dec WHERE decision = 'match' "
         "UNION ALL SELECT unique_id_r FROM _ju_lk_dec WHERE decision = 'match')), "
-        "pr AS (SELECT u, max(p) AS p FROM (SELECT e.unique_id_l AS u, e.match_probability AS p "
-        "FROM _ju_lk_scored e JOIN _ju_lk_cluster a ON a.unique_id = e.unique_id_l "
-        "JOIN _ju_lk_cluster b ON b.unique_id = e.unique_id_r WHERE a.label = b.label "
-        "UNION ALL SELECT e.unique_id_r, e.match_probability FROM _ju_lk_scored e "
+        "pr AS (SELECT u, max(p) AS p FROM (SELECT unnest([e.unique_id_l, e.unique_id_r]) AS u, "
+        "e.match_probability AS p FROM _ju_lk_scored e "
         "JOIN _ju_lk_cluster a ON a.unique_id = e.unique_id_l "
-        "JOIN _ju_lk_cluster b ON b.unique_id = e.unique_id_r WHERE a.label = b.label) "
-        "GROUP BY u), "
+        "JOIN _ju_lk_cluster b ON b.unique_id = e.unique_id_r WHERE a.label = b.label"
+        f"{kept_pr}) GROUP BY u), "
         "size AS (SELECT label, count(*) AS n FROM _ju_lk_cluster GROUP BY label) "
         "SELECT i.source, i.source_record_id, p.person_id, "
         "CASE WHEN x.rules IS NOT NULL THEN 1.0 WHEN size.n = 1 THEN 1.0 "
@@ -447,6 +576,17 @@ def _write(
         "LEFT JOIN _ju_lk_dec d ON d.unique_id_l = least(s.unique_id_l, s.unique_id_r) "
         "AND d.unique_id_r = greatest(s.unique_id_l, s.unique_id_r)"
     )
+    if kept:
+        # the kept persons' own links, as the previous release had them
+        con.execute(
+            "INSERT INTO link_pair SELECT p.source_l, p.source_record_id_l, p.source_r, "
+            "p.source_record_id_r, p.match_weight, p.match_probability, p.blocking_rule, "
+            "'linked', NULL FROM _ju_prev.link_pair p WHERE p.status = 'linked' "
+            "AND p.match_weight IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _ju_lk_touch t "
+            "WHERE t.source = p.source_l AND t.source_record_id = p.source_record_id_l) "
+            "AND NOT EXISTS (SELECT 1 FROM _ju_lk_touch t WHERE t.source = p.source_r "
+            "AND t.source_record_id = p.source_record_id_r)"
+        )
     flags = cluster_flags_sql(
         "_ju_lk_cluster", INPUT_TABLE, max_records=config.flag_cluster_records
     )
@@ -484,6 +624,7 @@ def _report_rows(
         ReportRow("run", "records", float(outcome.records)),
         ReportRow("run", "new_or_changed_records", float(outcome.new_records)),
         ReportRow("run", "crowded_records", float(outcome.crowded)),
+        ReportRow("run", "reclustered_records", float(outcome.reclustered)),
         ReportRow("run", "persons", float(outcome.persons)),
         ReportRow("run", "match_threshold", config.match_threshold),
         ReportRow("run", "review_threshold", config.review_threshold),

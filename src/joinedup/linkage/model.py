@@ -41,7 +41,6 @@ __all__ = [
 SCORED_TABLE = "_ju_lk_scored"
 _SCORED_COLUMNS = "unique_id_l, unique_id_r, match_weight, match_probability, match_key"
 TF_COLUMNS = ("forename", "surname", "postcode")
-EM_MAX_PAIRS = 5_000_000  # EM samples records when its blocking rule finds more pairs
 
 for _name in ("splink", "py4j"):
     logging.getLogger(_name).setLevel(logging.ERROR)
@@ -62,6 +61,7 @@ def train_linker(
     records: int,
     max_pairs: int,
     seed: int,
+    em_pairs: int = 1_000_000,
     table: str = PROBABILISTIC_TABLE,
 ) -> tuple[Any, dict[str, Any]]:
     """A linker on the records open to probabilistic linkage, trained from scratch."""
@@ -88,7 +88,7 @@ def train_linker(
     for rule in EM_RULES:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+                rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
             )
             sessions += 1
         except Exception as exc:  # too few pairs to learn from: keep the other sessions

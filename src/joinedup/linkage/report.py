@@ -53,30 +53,35 @@ def truth_metrics_from_tables(
     a record from ``voluntary_sources``.
     """
     vol = ", ".join("'" + s.replace("'", "''") + "'" for s in voluntary_sources) or "NULL"
-    row = con.execute(
-        f"""
-        WITH j AS (
-          SELECT p.person_id AS pp, t.person_id AS tp,
-                 CASE WHEN p.source IN ({vol}) THEN 1 ELSE 0 END AS v
-          FROM {predicted} p JOIN {truth} t USING (source, source_record_id)
-        ),
-        cells AS (SELECT pp, tp, count(*)::DOUBLE AS n, sum(v)::DOUBLE AS v FROM j GROUP BY 1, 2),
-        pc AS (SELECT pp, sum(n) AS n, count(*) AS people FROM cells GROUP BY 1),
-        tc AS (SELECT tp, sum(n) AS n, sum(v) AS v, count(*) AS parts, max(n) AS biggest
-               FROM cells GROUP BY 1),
-        exact AS (SELECT count(*) AS n FROM cells c JOIN pc USING (pp) JOIN tc USING (tp)
-                  WHERE c.n = pc.n AND c.n = tc.n)
-        SELECT
-          (SELECT sum(n * (n - 1) / 2) FROM cells),
-          (SELECT sum(n * (n - 1) / 2) FROM pc),
-          (SELECT sum(n * (n - 1) / 2) FROM tc),
-          (SELECT sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) FROM cells),
-          (SELECT sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) FROM tc),
-          (SELECT count(*) FROM pc), (SELECT count(*) FROM pc WHERE people = 1),
-          (SELECT count(*) FROM tc), (SELECT count(*) FROM tc WHERE parts = 1),
-          (SELECT n FROM exact)
-        """
-    ).fetchall()[0]
+    # one pass over the records into (predicted, true) cells; every figure comes from those
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_cells AS "
+        "SELECT p.person_id AS pp, t.person_id AS tp, count(*)::DOUBLE AS n, "
+        f"count(*) FILTER (WHERE p.source IN ({vol}))::DOUBLE AS v "
+        f"FROM {predicted} p JOIN {truth} t USING (source, source_record_id) GROUP BY 1, 2"
+    )
+    try:
+        row = con.execute(
+            """
+            WITH pc AS (SELECT pp, sum(n) AS n, count(*) AS people FROM _ju_lk_cells GROUP BY 1),
+            tc AS (SELECT tp, sum(n) AS n, sum(v) AS v, count(*) AS parts FROM _ju_lk_cells
+                   GROUP BY 1),
+            c AS (SELECT sum(n * (n - 1) / 2) AS pairs,
+                         sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) AS vpairs
+                  FROM _ju_lk_cells),
+            p AS (SELECT sum(n * (n - 1) / 2) AS pairs, count(*) AS persons,
+                         count(*) FILTER (WHERE people = 1) AS pure FROM pc),
+            t AS (SELECT sum(n * (n - 1) / 2) AS pairs,
+                         sum(n * (n - 1) / 2 - (n - v) * (n - v - 1) / 2) AS vpairs,
+                         count(*) AS persons, count(*) FILTER (WHERE parts = 1) AS whole FROM tc),
+            e AS (SELECT count(*) AS n FROM _ju_lk_cells x JOIN pc ON pc.pp = x.pp
+                  JOIN tc ON tc.tp = x.tp WHERE x.n = pc.n AND x.n = tc.n)
+            SELECT c.pairs, p.pairs, t.pairs, c.vpairs, t.vpairs, p.persons, p.pure,
+                   t.persons, t.whole, e.n FROM c, p, t, e
+            """
+        ).fetchall()[0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _ju_lk_cells")
     tp, pred, true, tp_v, true_v, n_pred, pure, n_true, whole, exact = (float(x or 0) for x in row)
     precision = tp / pred if pred else 1.0
     recall = tp / true if true else 1.0
