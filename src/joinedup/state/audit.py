@@ -174,60 +174,15 @@ class AuditLog:
         agencies: Iterable[str] = (),
     ) -> AuditEntry:
         """Add one entry at the end of the chain and return it."""
-        if not actor or not action:
-            raise ValueError("an audit entry needs an actor and an action")
-        detail = dict(detail or {})
-        _check_detail(detail)
-        detail_text = _canonical(detail)
-        agencies_text = _agencies_text(agencies)
-        now = dt.datetime.now(dt.UTC)
-        at = _at_text(now)
-        with self._session() as s:
-            head = s.execute(
-                select(audit_head.c.seq, audit_head.c.hash)
-                .where(audit_head.c.id == 1)
-                .with_for_update()
-            ).one()
-            seq, prev = head.seq + 1, head.hash
-            digest = entry_hash(
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=action,
-                target=target,
-                purpose=purpose,
-                detail=detail_text,
-                agencies=agencies_text,
-                prev_hash=prev,
-            )
-            s.execute(
-                insert(audit_log).values(
-                    seq=seq,
-                    at=at,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    purpose=purpose,
-                    detail=detail_text,
-                    agencies=agencies_text,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
-            s.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
-        self._write_head_file(seq, digest)
-        return AuditEntry(
-            seq=seq,
-            at=dt.datetime.fromisoformat(at),
-            actor=actor,
-            action=action,
-            target=target,
-            purpose=purpose,
-            detail=detail,
-            agencies=tuple(a for a in agencies_text.split(",") if a),
-            prev_hash=prev,
-            hash=digest,
-        )
+        entry = {
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "purpose": purpose,
+            "detail": detail,
+            "agencies": tuple(agencies),
+        }
+        return self.append_many([entry])[0]
 
     def append_many(self, items: Sequence[dict[str, Any]]) -> list[AuditEntry]:
         """Add several entries at the end of the chain in one transaction, in order (each

@@ -26,6 +26,7 @@ from joinedup.disclosure import Cell
 __all__ = [
     "CHART_FONT",
     "Chart",
+    "chart_config",
     "bar_chart",
     "grouped_bar_chart",
     "render_svg",
@@ -63,7 +64,8 @@ def _display(value: Cell | None) -> str:
     return str(value)
 
 
-def _config() -> dict[str, Any]:
+def chart_config() -> dict[str, Any]:
+    """The Vega-Lite config every server-drawn chart shares (font, colours, sizes)."""
     return {
         "aria": False,
         "font": CHART_FONT,
@@ -141,7 +143,7 @@ def bar_chart(
                 },
             },
         ],
-        "config": _config(),
+        "config": chart_config(),
     }
     return Chart(_check_id(chart_id), title, f"{title}. {described}.", spec)
 
@@ -195,7 +197,7 @@ def grouped_bar_chart(
                 "legend": {"orient": "bottom", "direction": "vertical"},
             },
         },
-        "config": _config(),
+        "config": chart_config(),
     }
     return Chart(_check_id(chart_id), title, f"{title}. {described}.", spec)
 

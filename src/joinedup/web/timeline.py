@@ -11,32 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from joinedup.web.charts import CHART_FONT, Chart
+from joinedup.web.charts import Chart, chart_config
 
 __all__ = ["CONCERN", "OTHER", "timeline_chart"]
 
 CONCERN = "Exploitation concern recorded"
 OTHER = "Other contact or record"
-_TEXT = "#0b0c0c"
-
-
-def _config() -> dict[str, Any]:
-    return {
-        "aria": False,
-        "font": CHART_FONT,
-        "background": "white",
-        "view": {"stroke": None},
-        "axis": {
-            "labelColor": _TEXT,
-            "titleColor": _TEXT,
-            "labelFontSize": 13,
-            "titleFontSize": 13,
-            "domainColor": _TEXT,
-            "tickColor": _TEXT,
-            "gridColor": "#e5e5e5",
-        },
-        "legend": {"labelColor": _TEXT, "titleColor": _TEXT, "labelFontSize": 13},
-    }
 
 
 def _plural(n: int, word: str) -> str:
@@ -111,6 +91,6 @@ def timeline_chart(
                 "scale": {"domain": [CONCERN, OTHER], "range": ["triangle-up", "circle"]},
             },
         },
-        "config": _config(),
+        "config": chart_config(),
     }
     return Chart(chart_id, title, description, spec)
