@@ -28,10 +28,15 @@ import duckdb
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.memo import per_release
-from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
+from joinedup.disclosure.overview import (
+    ReleaseLike,
+    connect_release,
+    open_current_release,
+    partnership_config,
+)
 from joinedup.disclosure.policy import Tier
 from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
-from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.errors import JoinedupError
 
 __all__ = [
     "CONCERN_ROLES",
@@ -132,13 +137,7 @@ def operational_release(
     draw on: (handle, connection, scope). Closed on leaving."""
     scope = source_scope(config, Tier.OPERATIONAL)
     handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        con = handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+    con = connect_release(handle)
     try:
         scope_release(con, scope)
         yield handle, con, scope

@@ -40,12 +40,13 @@ from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import (
     ReleaseLike,
-    _policy_dict,
+    connect_release,
     open_current_release,
     partnership_config,
+    policy_dict,
+    release_facts,
 )
 from joinedup.disclosure.policy import DisclosurePolicy, Tier, policy_for
-from joinedup.disclosure.quality import release_facts
 from joinedup.disclosure.sharing import SourceScope, source_scope
 from joinedup.disclosure.suppression import protect_cells, protect_one_way
 from joinedup.errors import JoinedupError, ReleaseError
@@ -110,13 +111,7 @@ def _open(
     config = config if config is not None else partnership_config(partnership_dir)
     scope = source_scope(config, tier)
     handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        con = handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+    con = connect_release(handle)
     got = {
         r[0]
         for r in con.execute(
@@ -139,7 +134,7 @@ def _base(
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": release_facts(con),
-        "disclosure": _policy_dict(policy),
+        "disclosure": policy_dict(policy),
     }
     if scope.excluded:
         out["exclusions"] = scope.as_dict()

@@ -34,9 +34,14 @@ import duckdb
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.memo import per_release
-from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
-from joinedup.disclosure.policy import SUPPRESSED, DisclosurePolicy, Tier, policy_for
-from joinedup.disclosure.policy import suppression_footnote as _footnote
+from joinedup.disclosure.overview import (
+    ReleaseLike,
+    open_release_connection,
+    partnership_config,
+    policy_dict,
+    release_facts,
+)
+from joinedup.disclosure.policy import DisclosurePolicy, Tier, policy_for
 from joinedup.disclosure.sharing import SourceScope, source_scope
 from joinedup.disclosure.suppression import protect_cells, protect_two_way
 from joinedup.errors import JoinedupError, ReleaseError
@@ -77,17 +82,7 @@ def _split(value: Any) -> list[str]:
     return [v for v in str(value or "").split(";") if v]
 
 
-def _open(
-    partnership_dir: Path, open_release: Callable[[Path], ReleaseLike] | None
-) -> tuple[ReleaseLike, duckdb.DuckDBPyConnection]:
-    handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        return handle, handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+_open = open_release_connection
 
 
 def _not_built(handle: ReleaseLike) -> ReleaseError:
@@ -95,25 +90,6 @@ def _not_built(handle: ReleaseLike) -> ReleaseError:
         f"Release {handle.release_id} holds no network groups: it was built by an older "
         "joinedup. Run `joinedup build DIR` to rebuild it."
     )
-
-
-def _release_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    facts = dict(con.execute("SELECT key, value FROM release_info").fetchall())
-    return {
-        "release_id": facts.get("release_id"),
-        "built_at": facts.get("built_at"),
-        "partnership": facts.get("partnership"),
-        "reference_date": facts.get("reference_date"),
-    }
-
-
-def _disclosure(policy: DisclosurePolicy) -> dict[str, Any]:
-    return {
-        "threshold": policy.threshold,
-        "rounding_base": policy.rounding_base,
-        "suppressed": SUPPRESSED,
-        "footnote": _footnote(policy),
-    }
 
 
 _PLACE_TYPES_SQL = """SELECT nm.network_id, pl.place_type, count(DISTINCT pc.place_id) AS places
@@ -232,7 +208,7 @@ def current_networks(
     refusal = _refusal(tier, scope)
     handle, con = _open(partnership_dir, open_release)
     try:
-        release = _release_facts(con)
+        release = release_facts(con)
         groups = [] if refusal else _read_groups(con)
     except duckdb.CatalogException as exc:
         raise _not_built(handle) from exc
@@ -246,7 +222,7 @@ def current_networks(
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": release,
-        "disclosure": _disclosure(policy),
+        "disclosure": policy_dict(policy),
         "available": refusal is None,
         "note": refusal,
         "groups": [],

@@ -64,7 +64,8 @@ class ReleaseLike(Protocol):
     def connect(self) -> duckdb.DuckDBPyConnection: ...
 
 
-def _policy_dict(policy: DisclosurePolicy) -> dict[str, Any]:
+def policy_dict(policy: DisclosurePolicy) -> dict[str, Any]:
+    """The policy as pages and JSON show it (threshold, rounding, the footnote)."""
     return {
         "threshold": policy.threshold,
         "rounding_base": policy.rounding_base,
@@ -173,7 +174,7 @@ def protect_overview(
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": _release_dict(overview),
-        "disclosure": _policy_dict(policy),
+        "disclosure": policy_dict(policy),
     }
     if scope.excluded:
         out["exclusions"] = scope.as_dict()
@@ -187,6 +188,36 @@ def protect_overview(
 def open_current_release(partnership_dir: Path) -> ReleaseLike:
     """The current release of a partnership (``joinedup.release.open_current``)."""
     return open_current(partnership_dir)
+
+
+def connect_release(handle: ReleaseLike) -> duckdb.DuckDBPyConnection:
+    """A connection to ``handle``'s release, or a ReleaseError saying how to rebuild."""
+    try:
+        return handle.connect()
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
+            "Run `joinedup build DIR` to build a new one."
+        ) from exc
+
+
+def open_release_connection(
+    partnership_dir: Path, open_release: Callable[[Path], ReleaseLike] | None
+) -> tuple[ReleaseLike, duckdb.DuckDBPyConnection]:
+    """The current release (or ``open_release``'s) and a connection to it."""
+    handle = (open_release or open_current_release)(partnership_dir)
+    return handle, connect_release(handle)
+
+
+def release_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The release's id, build time, partnership and reference date, from release_info."""
+    facts = dict(con.execute("SELECT key, value FROM release_info").fetchall())
+    return {
+        "release_id": facts.get("release_id"),
+        "built_at": facts.get("built_at"),
+        "partnership": facts.get("partnership"),
+        "reference_date": facts.get("reference_date"),
+    }
 
 
 @per_release
@@ -210,13 +241,7 @@ def current_overview(
     scope = source_scope(config, tier)
     policy = policy_for(tier, config.disclosure if config is not None else None)
     handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        con = handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+    con = connect_release(handle)
     try:
         scope_release(con, scope)
         overview = overview_figures(con, roles=CONCERN_ROLES)

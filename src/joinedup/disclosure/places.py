@@ -34,9 +34,14 @@ import duckdb
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.memo import per_release
-from joinedup.disclosure.overview import ReleaseLike, open_current_release, partnership_config
-from joinedup.disclosure.policy import SUPPRESSED, DisclosurePolicy, Tier, policy_for
-from joinedup.disclosure.policy import suppression_footnote as _footnote
+from joinedup.disclosure.overview import (
+    ReleaseLike,
+    open_release_connection,
+    partnership_config,
+    policy_dict,
+    release_facts,
+)
+from joinedup.disclosure.policy import DisclosurePolicy, Tier, policy_for
 from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
 from joinedup.disclosure.suppression import protect_cells, protect_one_way
 from joinedup.errors import JoinedupError, ReleaseError
@@ -137,25 +142,6 @@ def _reference(con: duckdb.DuckDBPyConnection) -> dt.date | None:
         return dt.date.fromisoformat(str(row[0]))
     except ValueError:
         return None
-
-
-def _release_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    facts = dict(con.execute("SELECT key, value FROM release_info").fetchall())
-    return {
-        "release_id": facts.get("release_id"),
-        "built_at": facts.get("built_at"),
-        "partnership": facts.get("partnership"),
-        "reference_date": facts.get("reference_date"),
-    }
-
-
-def _disclosure(policy: DisclosurePolicy) -> dict[str, Any]:
-    return {
-        "threshold": policy.threshold,
-        "rounding_base": policy.rounding_base,
-        "suppressed": SUPPRESSED,
-        "footnote": _footnote(policy),
-    }
 
 
 def _areas(
@@ -266,17 +252,7 @@ def _hotspots(
     return out
 
 
-def _open(
-    partnership_dir: Path, open_release: Callable[[Path], ReleaseLike] | None
-) -> tuple[ReleaseLike, duckdb.DuckDBPyConnection]:
-    handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        return handle, handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+_open = open_release_connection
 
 
 def _place_types(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -325,7 +301,7 @@ def current_places(
             raise PlacesError(
                 "There is no place type of that name in this release; choose one from the list."
             )
-        release = _release_facts(con)
+        release = release_facts(con)
         hotspots = None
         if tier is not Tier.COMMUNITY and not scope.excluded:
             hotspots = _hotspots(con, policy, window=window, place_type=place_type)
@@ -350,7 +326,7 @@ def current_places(
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": release,
-        "disclosure": _disclosure(policy),
+        "disclosure": policy_dict(policy),
         "choices": {
             "window": window,
             "place_type": place_type,

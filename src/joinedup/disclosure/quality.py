@@ -33,9 +33,11 @@ from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.overview import (
     ReleaseLike,
-    _policy_dict,
+    connect_release,
     open_current_release,
     partnership_config,
+    policy_dict,
+    release_facts,
 )
 from joinedup.disclosure.policy import Tier, policy_for
 from joinedup.disclosure.sharing import scope_release, source_scope
@@ -108,17 +110,6 @@ def _has_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> bool:
         ).fetchall()
     }
     return set(names) <= got
-
-
-def release_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """release_id, built_at, partnership and reference_date from ``release_info``."""
-    facts = dict(con.execute("SELECT key, value FROM release_info").fetchall())
-    return {
-        "release_id": facts.get("release_id"),
-        "built_at": facts.get("built_at"),
-        "partnership": facts.get("partnership"),
-        "reference_date": facts.get("reference_date"),
-    }
 
 
 def _dimension_shares(measures: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -317,13 +308,7 @@ def current_quality(
     policy = policy_for(tier, config.disclosure if config is not None else None)
     names = {a.id: a.name for a in config.agencies} if config is not None else {}
     handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        con = handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+    con = connect_release(handle)
     try:
         if not _has_tables(con, QUALITY_TABLES):
             raise ReleaseError(
@@ -334,7 +319,7 @@ def current_quality(
         out: dict[str, Any] = {
             "tier": tier.value,
             "release": release_facts(con),
-            "disclosure": _policy_dict(policy),
+            "disclosure": policy_dict(policy),
         }
         if scope.excluded:
             out["exclusions"] = scope.as_dict()

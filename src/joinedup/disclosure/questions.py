@@ -39,7 +39,6 @@ from joinedup.disclosure import (
     ReleaseLike,
     SourceScope,
     Tier,
-    open_current_release,
     partnership_config,
     policy_for,
     protect_cells,
@@ -48,6 +47,7 @@ from joinedup.disclosure import (
     suppression_footnote,
 )
 from joinedup.disclosure.memo import per_release
+from joinedup.disclosure.overview import open_release_connection
 from joinedup.errors import ReleaseError
 from joinedup.insight import Answer, QuestionError, QuestionInfo, list_questions, read_answer
 
@@ -308,17 +308,7 @@ def answer_csv(protected: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _open(
-    partnership_dir: Path, open_release: Callable[[Path], ReleaseLike] | None
-) -> tuple[ReleaseLike, duckdb.DuckDBPyConnection]:
-    handle = (open_release or open_current_release)(partnership_dir)
-    try:
-        return handle, handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+_open = open_release_connection
 
 
 def _no_answers(handle: ReleaseLike) -> ReleaseError:

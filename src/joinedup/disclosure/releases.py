@@ -27,14 +27,14 @@ import duckdb
 
 from joinedup.config import PartnershipConfig
 from joinedup.disclosure.overview import (
-    ReleaseLike,
-    _policy_dict,
+    connect_release,
     current_overview,
     partnership_config,
+    policy_dict,
 )
 from joinedup.disclosure.policy import DisclosurePolicy, Tier, policy_for
 from joinedup.disclosure.suppression import protect_cells
-from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.errors import JoinedupError
 from joinedup.release import ReleaseHandle, current_release_id, list_releases, open_release
 
 __all__ = ["QUALITY_CHANGE", "compare_releases", "default_pair", "release_listing"]
@@ -57,14 +57,7 @@ def _policy(tier: Tier, config: PartnershipConfig | None) -> DisclosurePolicy:
     return policy_for(tier, config.disclosure if config is not None else None)
 
 
-def _connect(handle: ReleaseLike) -> duckdb.DuckDBPyConnection:
-    try:
-        return handle.connect()
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be opened ({type(exc).__name__}). "
-            "Run `joinedup build DIR` to build a new one."
-        ) from exc
+_connect = connect_release
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -138,7 +131,7 @@ def release_listing(
         releases.append(facts)
     return {
         "tier": tier.value,
-        "disclosure": _policy_dict(policy),
+        "disclosure": policy_dict(policy),
         "current": current,
         "releases": releases,
     }
@@ -223,7 +216,7 @@ def compare_releases(
     ob = _overview(partnership_dir, hb, tier, config)
     out: dict[str, Any] = {
         "tier": tier.value,
-        "disclosure": _policy_dict(policy),
+        "disclosure": policy_dict(policy),
         "a": _side(oa),
         "b": _side(ob),
     }
