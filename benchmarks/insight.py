@@ -9,6 +9,11 @@ release (the baseline these noisy machines need).
    against the plain DuckDB count that answers the same question from scratch
    (distinct children with a concern by home ward), each the median of 20 runs on one
    open connection.
+3. A crossed answer (issue 14): ``read_cross`` + ``protect_crossed`` of
+   ``children_with_concern`` by type x authority for the stored default period (with
+   its margins protected as a cube), against the plain DuckDB count of the same cross
+   from scratch (distinct children by type and home authority with a concern event in the
+   period), each the median of 20 runs.
 
     .venv/bin/python benchmarks/insight.py                    # 100,000 people (~1M records)
     .venv/bin/python benchmarks/insight.py --people 10000
@@ -64,6 +69,12 @@ con = duckdb.connect(sys.argv[1], read_only=True)
 con.execute("SELECT count(*) FROM event_person").fetchall()
 """
 
+CROSS_PLAIN = """SELECT c.report_group, p.home_authority, count(DISTINCT c.person_id)
+FROM person_concern c JOIN person p USING (person_id)
+WHERE c.age_at_event < 18 AND c.role IS DISTINCT FROM 'witness'
+  AND c.event_date BETWEEN ? AND ?
+GROUP BY GROUPING SETS ((1, 2), (1), (2), ())"""
+
 PLAIN = """SELECT p.home_ward, count(DISTINCT p.person_id)
 FROM event_exploitation x
 JOIN event_person ep USING (event_id)
@@ -76,15 +87,30 @@ GROUP BY 1"""
 
 def ensure_release(people: int) -> Path:
     folder = WORK / f"insight-p{people}"
+    cli = str(ROOT / ".venv" / "bin" / "joinedup")
+    if (folder / "releases" / "CURRENT").is_file() and not _has_periods(folder):
+        subprocess.run([cli, "build", str(folder)], check=True)  # built before periods
     if not (folder / "releases" / "CURRENT").is_file():
         shutil.rmtree(folder, ignore_errors=True)
-        cli = str(ROOT / ".venv" / "bin" / "joinedup")
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [cli, "synth", str(folder), "--people", str(people), "--seed", "1"], check=True
         )
         subprocess.run([cli, "build", str(folder)], check=True)
     return folder
+
+
+def _has_periods(folder: Path) -> bool:
+    from joinedup.release import open_current
+
+    con = duckdb.connect(str(open_current(folder).db_path), read_only=True)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'question_cross'"
+        ).fetchone()
+        return bool(found and found[0])
+    finally:
+        con.close()
 
 
 def median_seconds(fn, runs: int = 20) -> float:
@@ -102,9 +128,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = ensure_release(args.people)
     from joinedup.disclosure import Tier
-    from joinedup.disclosure.questions import protect_answer
     from joinedup.insight import read_answer
     from joinedup.release import open_current
+    from joinedup.views.answers import protect_answer
 
     db = open_current(folder).db_path
     con = duckdb.connect(str(db), read_only=True)
@@ -115,6 +141,16 @@ def main() -> None:
         lambda: protect_answer(read_answer(con, "children_with_concern", by="ward"), Tier.STRATEGIC)
     )
     plain_s = median_seconds(lambda: con.execute(PLAIN).fetchall())
+    from joinedup.insight import read_cross
+    from joinedup.views.crosses import protect_crossed
+
+    by = ("exploitation_type", "authority")
+    cross = read_cross(con, "children_with_concern", by)
+    window = [cross.period.start, cross.period.end]
+    cross_s = median_seconds(
+        lambda: protect_crossed(read_cross(con, "children_with_concern", by), Tier.STRATEGIC)
+    )
+    cross_plain_s = median_seconds(lambda: con.execute(CROSS_PLAIN, window).fetchall())
     con.close()
 
     copy = WORK / f"insight-p{args.people}-pack.duckdb"
@@ -133,6 +169,9 @@ def main() -> None:
         "baseline_s": round(base.seconds, 2),
         "read_ms": round(read_s * 1000, 2),
         "plain_ms": round(plain_s * 1000, 2),
+        "cross_ms": round(cross_s * 1000, 2),
+        "cross_plain_ms": round(cross_plain_s * 1000, 2),
+        "cross_ratio": round(cross_s / cross_plain_s, 2),
     }
     print(json.dumps(figures, indent=1))
     body = "\n".join(
@@ -150,6 +189,13 @@ def main() -> None:
             "in DuckDB (ms) | read ÷ count |",
             "|---:|---:|---:|",
             f"| {read_s * 1000:.1f} | {plain_s * 1000:.1f} | {read_s / plain_s:.2f} |",
+            "",
+            f"| read a crossed answer (type x authority, {cross.period.label}), protected "
+            "as a cube (ms) | the same cross counted from scratch in DuckDB (ms) "
+            "| read ÷ count |",
+            "|---:|---:|---:|",
+            f"| {cross_s * 1000:.1f} | {cross_plain_s * 1000:.1f} "
+            f"| {cross_s / cross_plain_s:.2f} |",
         ]
     )
     write_section(

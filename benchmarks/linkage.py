@@ -38,7 +38,7 @@ from pathlib import Path
 from _common import ROOT, machine, measure, python, write_section
 
 SECRET = b"benchmark-secret-" * 4
-# the same cap a build puts on its connection (release/build.py, build.memory_limit)
+# the same cap a build puts on its connection (pipeline/context.py, build.memory_limit)
 MEMORY_LIMIT = os.environ.get("JOINEDUP_MEMORY_LIMIT", "6GB")
 LINKAGE_TABLES = (
     "record_person",
@@ -244,8 +244,8 @@ def prepare(work: Path, people: int, seed: int) -> tuple[Path, Path]:
     """A synthetic partnership and a release of it with identifier linkage only."""
     import duckdb
 
+    from joinedup.pipeline import STAGES, build
     from joinedup.release import open_current
-    from joinedup.release.build import build_release
     from joinedup.synth import generate
 
     part = work / f"p{people}"
@@ -257,25 +257,14 @@ def prepare(work: Path, people: int, seed: int) -> tuple[Path, Path]:
         cfg.write_text(text + "\nlinkage:\n  probabilistic: false\n")
     base = work / f"base{people}.duckdb"
     if not base.exists():
-        # the methods need the canonical tables only: the build's later stages (derive,
-        # quality) are left out here; benchmarks/synth_build.py measures them
-        from joinedup.release import build as build_module
-        from joinedup.release import derive
-
+        # the methods need the canonical tables only: the build's later stages (quality,
+        # derive, insight) are left out here; benchmarks/synth_build.py measures them
         def progress(stage: str, done: int, total: int) -> None:
             if done == 0:
                 print(f"  base build: {stage} ({time.strftime('%H:%M:%S')})", flush=True)
 
-        def skip(*args: object, **kwargs: object) -> None:
-            return None
-
-        saved = derive.derive_tables, build_module._quality_stage
-        derive.derive_tables = skip
-        build_module._quality_stage = skip
-        try:
-            build_release(part, progress=progress)
-        finally:
-            derive.derive_tables, build_module._quality_stage = saved
+        stages = [s for s in STAGES if s.name not in ("quality", "derive", "insight")]
+        build(part, progress=progress, stages=stages)
         shutil.copy(open_current(part).db_path, base)
     with duckdb.connect(str(base), read_only=True) as con:
         con.execute("SELECT count(*) FROM identity").fetchall()

@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from joinedup.cli import cli
-from joinedup.disclosure.questions import answer_csv, csv_safe, wilson_interval
+from joinedup.views.answers import answer_csv, csv_safe, wilson_interval
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -149,3 +149,61 @@ def test_check_validates_partnership_questions(mini: Path) -> None:
     assert code == 0
     answer = json.loads(out)
     assert answer["question"]["origin"] == "partnership"
+
+
+# --- periods and crossed answers (issue 14) ---------------------------------------------
+
+
+def _rows(out: str) -> dict[tuple[str, ...], object]:
+    answer = json.loads(out)
+    keys = [c["key"] for c in answer["columns"] if c["key"].startswith("category")]
+    return {tuple(r[k] for k in keys): r["count"] for r in answer["rows"]}
+
+
+def test_ask_by_twice_gives_a_cross_with_the_one_way_margins(synth_insight: Path) -> None:
+    base = ["ask", str(synth_insight), "children_with_concern", "--format", "json"]
+    for when in ([], ["--period", "all"], ["--from", "2025-01-01", "--to", "2025-12-31"]):
+        code, out, err = run(*base, "--by", "exploitation_type", "--by", "authority", *when)
+        assert code == 0, err
+        cross = json.loads(out)
+        assert cross["by"] == ["exploitation_type", "authority"]
+        cells = _rows(out)
+        by_type = _rows(run(*base, "--by", "exploitation_type", *when)[1])
+        by_area = _rows(run(*base, "--by", "authority", *when)[1])
+        # the margins are exactly what the one-way answers publish for the same period
+        for (t,), n in by_type.items():
+            assert cells[(t, "Total")] == n
+        for (a,), n in by_area.items():
+            assert cells[("Total", a)] == n
+        assert all(v == "c" or v == 0 or v >= 5 for v in cells.values())  # 5: rounded
+    assert cross["period"]["from"] == "2025-01-01" and cross["period"]["stored"] is False
+    code, out, _ = run(*base, "--by", "exploitation_type", "--by", "authority", "--format", "table")
+    assert code == 0 and "Period: " in out
+
+
+def test_ask_default_period_is_the_partnership_default(synth_insight: Path) -> None:
+    code, out, _ = run("ask", str(synth_insight), "concern_events", "--format", "json")
+    default = json.loads(out)
+    assert default["period"]["key"] == "default" and default["period"]["from"] == "2025-11-01"
+    code, out, _ = run(
+        "ask", str(synth_insight), "concern_events", "--period", "all", "--format", "json"
+    )
+    whole = json.loads(out)
+    assert whole["rows"][-1]["count"] > default["rows"][-1]["count"]  # older events left out
+    assert any("data from" in h["text"] for h in whole["history"])
+
+
+def test_ask_period_errors_name_the_options(synth_insight: Path) -> None:
+    ask = ["ask", str(synth_insight), "children_with_concern"]
+    code, _, err = run(*ask, "--from", "2025-12-01", "--to", "2025-01-31")
+    assert code == 1 and "--from 2025-12-01 is later than --to 2025-01-31" in err
+    code, _, err = run(*ask, "--from", "2025-02-30")
+    assert code == 1 and "--from '2025-02-30' is not a date" in err and "YYYY-MM-DD" in err
+    code, _, err = run(*ask, "--to", "yesterday")
+    assert code == 1 and "--to 'yesterday' is not a date" in err
+    code, _, err = run(*ask, "--from", "2025-01-15")
+    assert code == 1 and "not the first day of a month" in err and "2025-01-01" in err
+    code, _, err = run(*ask, "--by", "sex", "--by", "sex")
+    assert code == 1 and "given twice" in err
+    code, _, err = run(*ask, "--period", "all", "--from", "2025-01-01")
+    assert code == 1 and "not both" in err

@@ -10,9 +10,9 @@ import tarfile
 import pytest
 from fastapi.testclient import TestClient
 
+from joinedup.present.assets import VENDOR_DIR
 from joinedup.web import create_app
 from joinedup.web.assets import (
-    VENDOR_DIR,
     AssetError,
     AssetPackage,
     ensure_assets,

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from joinedup.errors import BuildError, SourceError
+from joinedup.pipeline import build as build_release
 from joinedup.release import TABLES, current_release_id, list_releases, open_current
-from joinedup.release.build import build_release
 
 
 @pytest.fixture
@@ -232,8 +232,8 @@ def test_overview_headline_counts_victims_not_persons_of_concern(
     built: duckdb.DuckDBPyConnection,
 ) -> None:
     """C1 (CSE) involves a victim and a person of concern: the headline counts the victim."""
-    from joinedup.disclosure.overview import CONCERN_ROLES
     from joinedup.insight import overview_figures
+    from joinedup.views.overview import CONCERN_ROLES
 
     everyone = overview_figures(built).concerns
     headline = overview_figures(built, roles=CONCERN_ROLES).concerns

@@ -12,15 +12,9 @@ from pydantic import ValidationError
 
 from joinedup.config import load_config
 from joinedup.config.model import MIN_THRESHOLDS, DisclosureConfig
-from joinedup.disclosure import (
-    SUPPRESSED,
-    Tier,
-    current_overview,
-    policy_for,
-    protect_two_way,
-    source_scope,
-)
-from joinedup.release.build import build_release
+from joinedup.disclosure import SUPPRESSED, Tier, policy_for, protect_two_way, source_scope
+from joinedup.pipeline import build as build_release
+from joinedup.views import current_overview
 
 
 def test_defaults_and_the_weakest_allowed_agree() -> None:

@@ -13,24 +13,13 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import build_insight_release
-from joinedup.disclosure import Tier, current_overview
-from joinedup.export import (
-    I2_COLUMNS,
-    Column,
-    ProtectedTable,
-    answer_table,
-    area_boundaries,
-    export_overview,
-    links_csv,
-    network_links,
-    neutralise,
-    overview_tables,
-    table_links,
-    to_csv,
-    to_geojson,
-    to_parquet,
-    to_xlsx,
-)
+from joinedup.disclosure import Tier
+from joinedup.export import export_overview
+from joinedup.present.files import area_boundaries
+from joinedup.present.i2 import I2_COLUMNS, links_csv, network_links, table_links
+from joinedup.present.tables import Column, ProtectedTable, answer_table, overview_tables
+from joinedup.present.writers import neutralise, to_csv, to_geojson, to_parquet, to_xlsx
+from joinedup.views import current_overview
 
 # A protected overview as joinedup.disclosure returns it (strategic tier).
 PROTECTED = {
@@ -243,7 +232,7 @@ def test_community_tier_exports_only_what_the_community_tier_sees(synth_built, t
 
 
 def test_a_question_answer_plugs_in_as_a_protected_table(tmp_path):
-    from joinedup.disclosure.questions import current_answer
+    from joinedup.views.questions import current_answer
 
     db = build_insight_release(tmp_path / "r.duckdb")
 

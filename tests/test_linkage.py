@@ -18,8 +18,8 @@ from joinedup.linkage import (
 )
 from joinedup.linkage.clusters import cluster_flags_sql, connected_components
 from joinedup.linkage.ids import assign_person_ids
+from joinedup.pipeline import build as build_release
 from joinedup.release import open_current
-from joinedup.release.build import build_release
 
 SECRET = b"k" * 64
 
@@ -186,11 +186,11 @@ def _persons(con: duckdb.DuckDBPyConnection) -> set[frozenset[int]]:
 
 def test_a_thin_record_cannot_join_two_persons(con: duckdb.DuckDBPyConnection) -> None:
     from joinedup.config.model import LinkageConfig
-    from joinedup.linkage.link import _cluster, _nodes_full
+    from joinedup.linkage.resolve import cluster_records, nodes_full
 
     _cluster_fixture(con)
-    _nodes_full(con)
-    _cluster(con, LinkageConfig())
+    nodes_full(con)
+    cluster_records(con, LinkageConfig())
     # 3 (no surname) joins its best match only; 6 (no date of birth) likewise, and 7 links
     # to 6 alone, so 7 does not reach B through it
     assert _persons(con) == {frozenset({1, 2, 3}), frozenset({4, 5, 6}), frozenset({7})}
@@ -198,20 +198,20 @@ def test_a_thin_record_cannot_join_two_persons(con: duckdb.DuckDBPyConnection) -
 
 def test_a_thin_record_has_its_own_threshold(con: duckdb.DuckDBPyConnection) -> None:
     from joinedup.config.model import LinkageConfig
-    from joinedup.linkage.link import _cluster, _nodes_full
+    from joinedup.linkage.resolve import cluster_records, nodes_full
 
     _cluster_fixture(con)
     # record 8: no surname, probability 0.92 with record 1 (below the match threshold)
     con.execute("INSERT INTO _ju_lk_input VALUES (8, 'v', '8', NULL, DATE '2012-03-04')")
     con.execute("INSERT INTO _ju_lk_scored VALUES (1, 8, 3.5)")
-    _nodes_full(con)
-    _cluster(con, LinkageConfig(thin_match_threshold=None))  # the match threshold
+    nodes_full(con)
+    cluster_records(con, LinkageConfig(thin_match_threshold=None))  # the match threshold
     assert frozenset({8}) in _persons(con)
-    _cluster(con, LinkageConfig(thin_match_threshold=0.9))
+    cluster_records(con, LinkageConfig(thin_match_threshold=0.9))
     assert frozenset({1, 2, 3, 8}) in _persons(con)
     # the lower bar is for thin records only: a pair of full records at 3.5 stays apart
     con.execute("UPDATE _ju_lk_input SET surname = 'TAYLOR' WHERE unique_id = 8")
-    _cluster(con, LinkageConfig(thin_match_threshold=0.9))
+    cluster_records(con, LinkageConfig(thin_match_threshold=0.9))
     assert frozenset({8}) in _persons(con)
 
 
@@ -219,7 +219,7 @@ def test_incremental_clustering_keeps_untouched_persons_whole(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     from joinedup.config.model import LinkageConfig
-    from joinedup.linkage.link import _cluster, _nodes_incremental
+    from joinedup.linkage.resolve import cluster_records, nodes_incremental
 
     _cluster_fixture(con)
     # last release: records 1-6 as persons PA={1,2,3}, PB={4,5}, PC={6}; 7 is new and now
@@ -234,9 +234,9 @@ def test_incremental_clustering_keeps_untouched_persons_whole(
         "('s', '5', 'PB'), ('s', '6', 'PC'), ('s', '9', 'PC')) "
         "t(source, source_record_id, person_id)"
     )
-    opened = _nodes_incremental(con)
+    opened = nodes_incremental(con)
     assert opened == 2  # record 7 (new) and record 6 (its person lost record 9)
-    _cluster(con, LinkageConfig())
+    cluster_records(con, LinkageConfig())
     assert _persons(con) == {frozenset({1, 2, 3}), frozenset({4, 5, 6, 7})}
 
 

@@ -1,6 +1,6 @@
 """The same linkage on Apache Spark (Splink's Spark backend, local mode) as on DuckDB.
 
-Runs in CI: `.ci/run` installs Java 17 and the `spark` extra. Spark is slow to start and
+Runs in CI: `make test-deps` installs Java 17 and the `spark` extra. Spark is slow to start and
 pays a job per step, so this links a small slice of the synthetic partnership: about 80
 people, 1,000 records.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from joinedup.release.build import build_release
+from joinedup.pipeline import build as build_release
 from joinedup.sources import parsers as p
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from joinedup.disclosure import Tier, current_overview
+from joinedup.disclosure import Tier
 from joinedup.disclosure.memo import clear_memo, per_release
 from joinedup.release import open_current
+from joinedup.views import current_overview
 
 CALLS: list[str] = []
 

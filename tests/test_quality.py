@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from joinedup.pipeline import build as build_release
 from joinedup.quality import REPORT_HTML, REPORT_JSON
 from joinedup.release import open_current
-from joinedup.release.build import build_release
 
 
 def _planted(root: Path) -> list[dict[str, str]]:

@@ -40,18 +40,49 @@ def test_every_default_question_is_answered_and_tested(con) -> None:
 
 
 def test_children_with_concern(con) -> None:
-    assert total(con, "children_with_concern") == 4  # C1 C2 C3 C4; K0 has none
+    # C1 C2 C3 C4, and Y1 (19 now, a victim at 16 on E10); K0 has none (issue 14: under 18
+    # on the event date, in any role but witness)
+    assert total(con, "children_with_concern") == 5
     assert by(con, "children_with_concern", "exploitation_type") == {
-        "CSE": 2,
-        "CCE and county lines": 1,
-        "Online": 1,
+        "CSE": 3,  # C1 C2 Y1
+        "CCE and county lines": 1,  # C3
+        "Online": 1,  # C4
     }
-    assert by(con, "children_with_concern", "authority") == {"Northtown": 2, "Southtown": 2}
-    assert by(con, "children_with_concern", "ward") == {"Ward One": 2, "Ward Two": 2}
-    assert by(con, "children_with_concern", "quarter") == {"2026 Q1": 2, "2026 Q2": 1, "2026 Q3": 1}
-    assert by(con, "children_with_concern", "sex") == {"Female": 2, "Male": 2}
-    assert by(con, "children_with_concern", "ethnicity") == {"White": 2, "Asian": 1, "Black": 1}
-    assert by(con, "children_with_concern", "age_band") == {"14-15": 2, "16-17": 2}
+    assert by(con, "children_with_concern", "recorded_role") == {
+        "Recorded as victim": 4,
+        "Both": 1,  # C3: subject of E7 and E15, suspect on E8
+    }
+    assert by(con, "children_with_concern", "authority") == {"Northtown": 3, "Southtown": 2}
+    assert by(con, "children_with_concern", "ward") == {"Ward One": 3, "Ward Two": 2}
+    assert by(con, "children_with_concern", "quarter") == {
+        "2024 Q1": 1,
+        "2026 Q1": 2,
+        "2026 Q2": 1,
+        "2026 Q3": 1,
+    }
+    assert by(con, "children_with_concern", "sex") == {"Female": 3, "Male": 2}
+    assert by(con, "children_with_concern", "ethnicity") == {
+        "White": 2,
+        "Asian": 1,
+        "Black": 1,
+        "Mixed": 1,
+    }
+    # age on the event date: C1 13; C2 15; C3 15 (E7) and 16 (E8, E15); C4 16; Y1 16
+    assert by(con, "children_with_concern", "age_band") == {"10-13": 1, "14-15": 2, "16-17": 3}
+
+
+def test_children_recorded_as_suspects(con) -> None:
+    assert total(con, "children_recorded_as_suspects") == 1  # C3, a suspect at 16 on E8
+    assert by(con, "children_recorded_as_suspects", "exploitation_type") == {
+        "CCE and county lines": 1
+    }
+    assert by(con, "children_recorded_as_suspects", "also_victim") == {
+        "Also recorded as a victim or subject": 1
+    }
+    assert by(con, "children_recorded_as_suspects", "childrens_social_care") == {
+        "Known to children's social care": 1
+    }
+    assert by(con, "children_recorded_as_suspects", "age_band") == {"16-17": 1}
 
 
 def test_young_adults_with_concern(con) -> None:
@@ -69,24 +100,31 @@ def test_children_known_to_one_agency(con) -> None:
 
 
 def test_first_agency_to_record_concern(con) -> None:
-    assert by(con, "first_agency_to_record_concern", "first_agency") == {"police": 3, "csc": 1}
+    assert by(con, "first_agency_to_record_concern", "first_agency") == {"police": 4, "csc": 1}
     assert by(con, "first_agency_to_record_concern", "second_agency_knew") == {
         "Within 30 days": 1,  # C1: police then CSC 10 days later
         "31 to 90 days": 1,  # C3: CSC then police 31 days later
+        "More than a year": 1,  # Y1: police at 16, adult social care 762 days later
         "No second agency yet": 2,  # C2 (the RHI is no concern), C4
     }
-    assert values(con, "first_agency_to_record_concern")[None] == {"days_to_second_agency": 20.5}
+    assert values(con, "first_agency_to_record_concern")[None] == {"days_to_second_agency": 31.0}
 
 
 def test_persons_of_concern(con) -> None:
-    assert total(con, "persons_of_concern") == 2  # POC1, POC2; C3 is a child suspect
+    # POC1, POC2, and C3: a child suspect is a person of concern and a child with a concern
+    assert total(con, "persons_of_concern") == 3
     assert by(con, "persons_of_concern", "linked_children") == {
-        "Linked to 2 or more children": 1,
-        "Linked to 1 child": 1,
+        "Linked to 2 or more children": 1,  # POC1: C1 and C2 on E1
+        "Linked to 1 child": 1,  # POC2: C3 on E8
+        "Not linked to a child": 1,  # C3: nobody else under 18 on E8
     }
     assert by(con, "persons_of_concern", "exploitation_type") == {
         "CSE": 1,
-        "CCE and county lines": 1,
+        "CCE and county lines": 2,
+    }
+    assert by(con, "persons_of_concern", "age_when_recorded") == {
+        "18 or over": 2,
+        "Under 18 (a child with a concern)": 1,
     }
 
 
@@ -182,6 +220,7 @@ def test_journey_paths(con) -> None:
         "Police -> Children's social care": 1,
         "Children's social care -> Police -> Other agency": 1,
         "Police": 1,
+        "Police -> Adult social care": 1,  # Y1, a child with a concern at 16
     }
     v = values(con, "journey_paths", "path")
     assert v["A&E -> Education -> Police"] == {"days_step_1_to_2": 27.0, "days_step_2_to_3": 37.0}

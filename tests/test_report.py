@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 
 from joinedup.cli import cli
 from joinedup.disclosure import Tier
-from joinedup.disclosure.questions import current_questions
 from joinedup.report import (
     BOARD_QUESTIONS,
     ReportError,
@@ -23,6 +22,7 @@ from joinedup.report import (
     render_markdown,
     write_report,
 )
+from joinedup.views.questions import current_questions
 
 INTRO = """# Our partnership
 

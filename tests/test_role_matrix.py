@@ -31,15 +31,13 @@ from joinedup.state import open_state
 from joinedup.web import create_app
 from joinedup.web.deps import PUBLIC_PATHS, Require, get_tier
 
-# Numbers that are not counts of people: release facts, policy settings, row counts of
-# files (docs/disclosure.md), audit entry numbers and offsets.
+# Numbers that are not counts of people or of records: release facts, policy settings,
+# audit entry numbers and offsets, file sizes. Row counts of files are counts of records,
+# protected like counts of people (issue 11), so they are checked too.
 NOT_PEOPLE = {
     "release",
     "disclosure",
-    "sources",
-    "rows_read",
-    "rows_loaded",
-    "rows_quarantined",
+    "size_bytes",
     "seq",
     "offset",
     "next_offset",

@@ -173,3 +173,113 @@ def test_unsupported_or_bad_url_is_a_config_error(tmp_path) -> None:
         open_state(tmp_path, url="mysql://u@h/db")
     with pytest.raises(ConfigError, match="not a database URL"):
         open_state(tmp_path, url="not a url")
+
+
+# --- the partnership's secret, made by many processes at once (issue 11) ---------------
+
+
+_THREADS = 4
+
+
+def _make_secret_in_rounds(folders, barrier, results) -> None:  # runs in a child process
+    """In each folder in turn, once every process is ready: four threads of this process
+    ask for the secret at once (a server's threads do), and each says what it read."""
+    from joinedup.state.keys import partnership_secret
+
+    def ask(folder: str, start: threading.Barrier) -> None:
+        start.wait(timeout=60)
+        try:
+            results.put((folder, partnership_secret(Path(folder)).decode()))
+        except Exception as exc:  # reported by the parent
+            results.put((folder, f"error: {type(exc).__name__}: {exc}"))
+
+    for folder in folders:
+        barrier.wait(timeout=60)
+        start = threading.Barrier(_THREADS)
+        threads = [threading.Thread(target=ask, args=(folder, start)) for _ in range(_THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def test_processes_making_the_secret_at_once_all_read_one_full_key(tmp_path) -> None:
+    """Eight processes of four threads each ask for the secret of the same new partnership
+    at the same moment, in twenty fresh folders in turn: every one reads the same complete
+    key (none sees a file half written, which once failed as "too short"), and no
+    temporary file is left."""
+    import multiprocessing
+
+    from joinedup.state.keys import DEFAULT_SECRET_FILE
+
+    ctx = multiprocessing.get_context("spawn")
+    workers, rounds = 8, 20
+    folders = [str(tmp_path / f"p{i}") for i in range(rounds)]
+    barrier = ctx.Barrier(workers)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_make_secret_in_rounds, args=(folders, barrier, results))
+        for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=120) for _ in range(workers * rounds * _THREADS)]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    by_folder: dict[str, set[str]] = {}
+    for folder, key in got:
+        by_folder.setdefault(folder, set()).add(key)
+    for folder in folders:
+        keys = by_folder[folder]
+        assert not any(k.startswith("error") for k in keys), keys
+        assert len(keys) == 1
+        (key,) = keys
+        assert len(key) == 64 and int(key, 16) >= 0
+        secret = Path(folder) / DEFAULT_SECRET_FILE
+        assert secret.read_text().strip() == key
+        assert secret.stat().st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in Path(folder).iterdir()) == [DEFAULT_SECRET_FILE]
+
+
+def test_a_secret_still_being_written_is_waited_for(tmp_path) -> None:
+    """A secret file made a moment ago and still short (another process, or an older
+    joinedup, is writing it in place) is read again until it is whole."""
+    from joinedup.state.keys import partnership_secret, secret_path
+
+    path = secret_path(tmp_path)
+    path.write_text("")
+    path.chmod(0o600)
+    whole = "ab" * 32
+
+    def finish() -> None:
+        path.write_text(whole + "\n")
+
+    timer = threading.Timer(0.3, finish)
+    timer.start()
+    try:
+        assert partnership_secret(tmp_path) == whole.encode()
+    finally:
+        timer.join()
+
+
+def test_an_old_short_secret_is_refused_at_once(tmp_path) -> None:
+    import os
+    import time
+
+    from joinedup.errors import BuildError, JoinedupError
+    from joinedup.pipeline.context import load_secret
+    from joinedup.state.keys import partnership_secret, secret_path
+
+    path = secret_path(tmp_path)
+    path.write_text("short\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    started = time.monotonic()
+    with pytest.raises(JoinedupError, match="too short to be the partnership's secret"):
+        partnership_secret(tmp_path)
+    assert time.monotonic() - started < 1.0
+    cfg = type("Cfg", (), {"secret_file": path.name})()
+    with pytest.raises(BuildError, match="too short to be the partnership's pseudonymisation"):
+        load_secret(tmp_path, cfg)  # type: ignore[arg-type]
+    assert path.read_text() == "short\n"  # never replaced

@@ -44,6 +44,7 @@ CONVENTIONS = {
         "financial",
         "radicalisation",
         "other",
+        "type_not_stated",
     },
     "event_type": {
         "contact",
@@ -110,6 +111,7 @@ REPORT_GROUPS = {
         "organ_harvesting",
     },
     "Other": {"financial", "radicalisation", "other"},
+    "Type not stated": {"type_not_stated"},
 }
 ETHNICITY_GROUPS = {
     "White": {"WBRI", "WIRI", "WIRT", "WOTH", "WROM"},
@@ -131,7 +133,14 @@ def tax():
 
 def test_every_list_loads_with_labelled_entries(tax):
     assert tax.version == "2026.1" == current_version()
-    assert set(tax.list_names()) == set(CONVENTIONS) | {"context", "cin_factor", "nrm_type"}
+    assert set(tax.list_names()) == set(CONVENTIONS) | {
+        "context",
+        "cin_factor",
+        "nrm_type",
+        "cin_referral_source",
+        "home_office_offence",
+        "dfe_exclusion_reason",
+    }
     for name in tax.list_names():
         assert tax.codes(name), name
         for code, entry in tax.lists[name].items():
@@ -242,7 +251,7 @@ def test_unknown_names_raise_config_errors_that_list_valid_choices(tax):
         tax.codes("exploitation")
     with pytest.raises(ConfigError, match="Use one of: F, M, U"):
         tax.label("sex", "X")
-    with pytest.raises(ConfigError, match="cin_factor, nrm_type"):
+    with pytest.raises(ConfigError, match="cin_factor, cin_referral_source, .*, nrm_type"):
         tax.crosswalk("police")
 
 

@@ -177,6 +177,15 @@ def test_pair_at_strategic_tier_shows_comparisons_not_records(lead, db) -> None:
 def test_pair_at_operational_tier_shows_records_and_is_audited(app, db) -> None:
     both = _client(app, "data_lead+panel_member")
     key = both.get("/linkage/review.json").json()["pairs"][1]["key"]
+    # identifying fields need a purpose, given once a session (tests/test_review_reidentify.py)
+    assert both.get(f"/linkage/review/{key}.json").json()["identifying"] is False
+    page = both.get(f"/linkage/review/{key}").text
+    r = both.post(
+        f"/linkage/review/{key}/purpose",
+        data={"csrf_token": _csrf(page), "purpose": "clerical review of uncertain links"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
     data = both.get(f"/linkage/review/{key}.json").json()
     assert data["tier"] == "operational" and data["identifying"] is True
     left = data["left"]
@@ -186,9 +195,10 @@ def test_pair_at_operational_tier_shows_records_and_is_audited(app, db) -> None:
     ).fetchall()[0]
     assert (left["fields"]["forename"], left["fields"]["surname"]) == ident
     state = app.state.governance.state
-    seen = [e for e in state.audit.entries(limit=50) if e.action == "view_person"]
+    seen = [e for e in state.audit.entries(limit=50) if e.action == "reidentify"]
     assert {e.target for e in seen} >= {left["person_id"], data["right"]["person_id"]}
     assert all(e.detail["page"] == "linkage_pair" for e in seen)
+    assert {e.purpose for e in seen} == {"clerical review of uncertain links"}
     # the same user at the strategic tier sees comparisons only
     strategic = both.get(f"/linkage/review/{key}.json?tier=strategic").json()
     assert strategic["identifying"] is False and "fields" not in strategic["left"]
@@ -253,8 +263,8 @@ def test_the_next_build_applies_web_decisions(synth_built: Path, tmp_path: Path)
             target = p["key"]
             break
     if target is None:  # not listed: every scored pair has a key; find it through the app
-        from joinedup.disclosure.linkage import _key_secret, _key_sql
-        from joinedup.disclosure.quality import partnership_config
+        from joinedup.views.release import partnership_config
+        from joinedup.views.review import _key_secret, _key_sql
 
         handle = open_current(root)
         c = duckdb.connect(str(handle.db_path), read_only=True)

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from conftest import sign_in
 from joinedup.disclosure import SUPPRESSED
+from joinedup.present.format import format_count
 from joinedup.release import open_current
 from joinedup.web import create_app
 from joinedup.web.graph import force_layout, network_picture
-from joinedup.web.templating import format_count
 
 
 @pytest.fixture(scope="module")

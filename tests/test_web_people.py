@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from conftest import sign_in
 from joinedup.disclosure import Tier
-from joinedup.disclosure.questions import current_units
 from joinedup.release import open_current
+from joinedup.views.questions import current_units
 from joinedup.web import create_app
 
 PURPOSE = "Preparing the exploitation panel case for November"

@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from conftest import sign_in
 from joinedup.disclosure import SUPPRESSED, Tier, policy_for
-from joinedup.disclosure.places import HOTSPOT_LIMIT
+from joinedup.present.format import format_count
 from joinedup.release import open_current
+from joinedup.views.places import HOTSPOT_LIMIT
 from joinedup.web import create_app
 from joinedup.web.maps import MapArea, choropleth, map_classes
-from joinedup.web.templating import format_count
 
 
 @pytest.fixture(scope="module")

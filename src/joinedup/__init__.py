@@ -2,9 +2,11 @@
 
 The package is laid out as the pipeline the data flows through::
 
-    sources -> quality -> linkage -> release -> insight -> disclosure -> web | report
+    sources -> quality -> linkage -> release -> insight -> pipeline
+      -> disclosure -> views -> access -> present -> web | report | export -> cli
 
-A later stage may import an earlier one, never the reverse.
+A later stage may import an earlier one, never the reverse; docs/architecture.md is the
+map, and tests/test_layout.py keeps the code to it.
 """
 
 from __future__ import annotations

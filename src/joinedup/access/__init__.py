@@ -1,8 +1,9 @@
 """Access control: users, roles and tiers, sign-in (passwords and OpenID Connect),
 server-side sessions, and person-level access that is checked and logged.
 
-It builds on ``joinedup.state`` (where users, sessions and the audit log are kept) and
-``joinedup.disclosure`` (tiers, and the only way person-level rows leave a release).
+It builds on ``joinedup.state`` (where users, sessions and the audit log are kept),
+``joinedup.disclosure`` (tiers) and ``joinedup.views`` (the only way person-level rows
+leave a release).
 ``docs/governance.md`` explains it for information governance leads.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from joinedup.access.audit import (
     PERSON_LEVEL_ACTIONS,
+    audit_accepted_drops,
     audit_build,
+    audit_output,
     audit_person_view,
     audit_person_views,
     cli_actor,
@@ -42,7 +45,7 @@ from joinedup.access.sessions import (
     resolve_session,
     start_session,
 )
-from joinedup.access.settings import auth_config, partnership_agencies
+from joinedup.access.settings import auth_config, partnership_agencies, source_agencies
 from joinedup.access.signin import authenticate
 from joinedup.access.users import (
     User,
@@ -73,7 +76,9 @@ __all__ = [
     "SignInError",
     "User",
     "UserError",
+    "audit_accepted_drops",
     "audit_build",
+    "audit_output",
     "audit_person_view",
     "audit_person_views",
     "auth_config",
@@ -98,6 +103,7 @@ __all__ = [
     "resolve_session",
     "set_password",
     "set_roles",
+    "source_agencies",
     "start_session",
     "subject_access",
     "tiers_of",

@@ -20,14 +20,14 @@ from typing import Any
 from joinedup.access.errors import Forbidden
 from joinedup.access.roles import Permission
 from joinedup.access.users import User
-from joinedup.disclosure import (
+from joinedup.errors import JoinedupError
+from joinedup.state import State
+from joinedup.views import (
     ReleaseLike,
     open_current_release,
     person_dossier,
     persons_by_agency_identifier,
 )
-from joinedup.errors import JoinedupError
-from joinedup.state import State
 
 __all__ = [
     "MIN_PURPOSE_LENGTH",

@@ -1,18 +1,34 @@
-"""Reading and validating ``partnership.yaml``: every problem reported at once, by key path."""
+"""Reading and validating ``partnership.yaml``: every problem reported at once, by key path.
+
+Every file the configuration names (sources' ``file``, crosswalks' ``file``, the
+geography files) must be inside the partnership folder once symbolic links and ``..``
+are followed; one that leads outside is a configuration error naming its key, raised
+before any file is read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from joinedup.config.model import PartnershipConfig, SourceConfig
+from joinedup.config.values import value_problems
 from joinedup.errors import ConfigError, Problem
 
-__all__ = ["CONFIG_FILE", "config_sha256", "load_config", "resolve_source_file"]
+if TYPE_CHECKING:
+    from joinedup.taxonomy import Taxonomy
+
+__all__ = [
+    "CONFIG_FILE",
+    "config_sha256",
+    "load_config",
+    "outside_folder_problems",
+    "resolve_source_file",
+]
 
 CONFIG_FILE = "partnership.yaml"
 
@@ -66,18 +82,75 @@ def _read_yaml(path: Path) -> Any:
         ) from exc
 
 
-def resolve_source_file(base: Path, source: SourceConfig) -> Path | None:
-    """The file a source reads: the last match of its pattern by name, or None."""
-    pattern = source.file
+def _matches(base: Path, pattern: str) -> list[Path]:
     if Path(pattern).is_absolute():
-        candidates = sorted(Path(pattern).parent.glob(Path(pattern).name))
-    else:
-        candidates = sorted(base.glob(pattern))
-    files = [c for c in candidates if c.is_file()]
+        return sorted(Path(pattern).parent.glob(Path(pattern).name))
+    return sorted(base.glob(pattern))
+
+
+def _inside(base: Path, path: Path) -> bool:
+    return path.resolve().is_relative_to(base.resolve())
+
+
+def resolve_source_file(base: Path, source: SourceConfig) -> Path | None:
+    """The file a source reads: the last match of its pattern by name, or None. A match
+    that leads outside the partnership folder is never returned (:func:`load_config`
+    reports it)."""
+    files = [c for c in _matches(base, source.file) if c.is_file() and _inside(base, c)]
     return files[-1] if files else None
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _outside(base: Path, value: str) -> Path | None:
+    """Where ``value`` (a path or pattern from partnership.yaml) leads when that is outside
+    ``base``: its fixed leading part, or any file it matches (followed through symbolic
+    links and ``..``); None when it stays inside. Only names are looked at, never files."""
+    path = Path(value) if Path(value).is_absolute() else base / value
+    fixed = Path(path.parts[0])
+    for part in path.parts[1:]:
+        if _GLOB_CHARS & set(part):
+            break
+        fixed = fixed / part
+    if not _inside(base, fixed):
+        return fixed.resolve()
+    if fixed != path:
+        for match in _matches(base, value):
+            if not _inside(base, match):
+                return match.resolve()
+    return None
+
+
+def outside_folder_problems(cfg: PartnershipConfig, base: Path) -> list[Problem]:
+    """One problem for each file named in the configuration that leads outside the
+    partnership folder."""
+    named: list[tuple[str, str]] = [
+        (f"sources[{i}] ({s.id}).file", s.file) for i, s in enumerate(cfg.sources)
+    ]
+    named += [
+        (f"crosswalks.{name}.file", cw.file)
+        for name, cw in cfg.crosswalks.items()
+        if cw.file is not None
+    ]
+    named += list(cfg.geography.files().items())  # geography files (issue 13)
+    problems = []
+    for where, value in named:
+        leads_to = _outside(base, value)
+        if leads_to is not None:
+            problems.append(
+                Problem(
+                    where,
+                    f"'{value}' is outside the partnership folder (it leads to {leads_to}), so "
+                    "nothing was read from it; put the file inside the partnership folder and "
+                    "give its path relative to that folder",
+                )
+            )
+    return problems
+
+
 def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
+    from joinedup.config.eventcheck import event_problems
     from joinedup.taxonomy import load_crosswalk_csv, load_taxonomy, validate_crosswalk
 
     problems: list[Problem] = []
@@ -99,6 +172,9 @@ def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
     except ConfigError as exc:
         problems.append(Problem("taxonomy_version", str(exc)))
         taxonomy = None
+    if taxonomy is not None:  # issue 13: the partnership's local codes, checked first
+        taxonomy, found = _with_extensions(cfg, taxonomy)
+        problems += found
 
     authorities = {a.code for a in cfg.authorities}
     for i, agency in enumerate(cfg.agencies):
@@ -111,12 +187,8 @@ def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
                 )
             )
 
-    for key, path in (
-        ("geography.areas", cfg.geography.areas),
-        ("geography.postcodes", cfg.geography.postcodes),
-        ("geography.population", cfg.geography.population),
-    ):
-        if path is not None and not (base / path).is_file():
+    for key, path in cfg.geography.files().items():  # geography files (issue 13)
+        if not (base / path).is_file():
             problems.append(Problem(key, f"file '{path}' not found in the partnership folder"))
 
     for name, cw in cfg.crosswalks.items():
@@ -156,12 +228,18 @@ def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
                     f"declared: {', '.join(sorted(agreements))}",
                 )
             )
+        builtin = taxonomy.builtin_crosswalks() if taxonomy is not None else ()
         for path, spec in src.field_specs().items():
-            if spec.crosswalk is not None and spec.crosswalk not in cfg.crosswalks:
+            if (
+                spec.crosswalk is not None
+                and spec.crosswalk not in cfg.crosswalks
+                and spec.crosswalk not in builtin
+            ):
                 problems.append(
                     Problem(
                         f"{where}.{path}.crosswalk",
-                        f"no crosswalk named '{spec.crosswalk}'; declare it under 'crosswalks'",
+                        f"no crosswalk named '{spec.crosswalk}'; declare it under 'crosswalks' "
+                        f"or use a built-in one ({', '.join(builtin)})",
                     )
                 )
         if src.format != "xlsx" and src.sheet != 0:
@@ -174,7 +252,32 @@ def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
                     "(paths are relative to the partnership folder)",
                 )
             )
+    if taxonomy is not None:  # issue 13: indicators, contexts and linked events
+        problems += event_problems(cfg, taxonomy, lambda name: _crosswalk_list(cfg, taxonomy, name))
+    problems += value_problems(cfg)  # issue 13: term dates, identifier kinds (config/values.py)
     return problems
+
+
+def _with_extensions(cfg: PartnershipConfig, shared: Taxonomy) -> tuple[Taxonomy, list[Problem]]:
+    """The taxonomy with the partnership's local codes, and problems with them (issue 13)."""
+    from joinedup.config.eventcheck import extension_problems, partnership_taxonomy
+
+    found = extension_problems(cfg, shared)
+    if found:
+        return shared, found
+    try:
+        return partnership_taxonomy(cfg), []
+    except ConfigError as exc:  # e.g. a cycle among local parents
+        return shared, [Problem("taxonomy_extensions", str(exc))]
+
+
+def _crosswalk_list(cfg: PartnershipConfig, taxonomy: Taxonomy, name: str) -> str | None:
+    """The list a declared or built-in crosswalk maps onto; None if there is none."""
+    if name in cfg.crosswalks:
+        return cfg.crosswalks[name].list
+    if name in taxonomy.builtin_crosswalks():
+        return taxonomy.info[name].maps_to_list
+    return None
 
 
 def load_config(partnership_dir: Path, *, check_files: bool = True) -> PartnershipConfig:
@@ -198,6 +301,11 @@ def load_config(partnership_dir: Path, *, check_files: bool = True) -> Partnersh
         raise ConfigError(
             f"{path} has {len(problems)} problem(s); fix them and run again:", problems
         ) from None
+    problems = outside_folder_problems(cfg, base)
+    if problems:  # before any other check, which would read the files
+        raise ConfigError(
+            f"{path} has {len(problems)} problem(s); fix them and run again:", problems
+        )
     problems = _cross_checks(cfg, base) if check_files else []
     if problems:
         raise ConfigError(

@@ -12,6 +12,21 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from joinedup.config.events import Indicators, LinkedEvent, LocalCode
+
+# geography (issue 13): reference files with their columns named
+from joinedup.config.geography import Geography
+
+# derived values and identifier kinds (issue 13, "values and records"): config/values.py
+from joinedup.config.values import (
+    DERIVED_ORIGINS,
+    IdentifierKind,
+    PlaceKeywords,
+    TermDates,
+    ValueOptions,
+    derived_columns,
+)
+
 __all__ = [
     "AGENCY_TYPES",
     "TIERS",
@@ -72,8 +87,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FieldSpec(_Strict):
-    """Where a canonical field's value comes from in a source row."""
+class FieldSpec(ValueOptions):
+    """Where a canonical field's value comes from in a source row (derived values:
+    :class:`joinedup.config.values.ValueOptions`)."""
 
     column: str | None = None
     columns: list[str] | None = None
@@ -96,11 +112,12 @@ class FieldSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldSpec:
-        given = [k for k in ("column", "columns", "value") if getattr(self, k) is not None]
+        origins = ("column", "columns", "value", *DERIVED_ORIGINS)
+        given = [k for k in origins if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of 'column', 'columns' or 'value' "
-                f"(found {', '.join(given) if given else 'none'})"
+                "give exactly one of 'column', 'columns' or 'value' (or a derived value: "
+                f"{', '.join(DERIVED_ORIGINS)}) (found {', '.join(given) if given else 'none'})"
             )
         if self.columns is not None and not self.columns:
             raise ValueError("'columns' must list at least one column")
@@ -113,7 +130,7 @@ class FieldSpec(_Strict):
     def source_columns(self) -> list[str]:
         if self.column is not None:
             return [self.column]
-        return list(self.columns or [])
+        return list(self.columns or []) + derived_columns(self)
 
 
 class Filter(_Strict):
@@ -161,6 +178,9 @@ class IdentityMapping(_Strict):
     pnc_id: FieldSpec | None = None
     local_id: FieldSpec | None = None
     ethnicity: FieldSpec | None = None
+    # issue 13: a free-text address (restricted) and identifiers of declared kinds
+    address: FieldSpec | None = None
+    ids: dict[str, FieldSpec] = {}
 
     @model_validator(mode="after")
     def _full_name_order(self) -> IdentityMapping:
@@ -179,17 +199,21 @@ class EventMapping(_Strict):
     outcome: FieldSpec | None = None
     detail: FieldSpec | None = None
     exploitation: FieldSpec | None = None
+    # issue 13: several indicator fields, and contexts (models in config/events.py)
+    indicators: Indicators[FieldSpec] | None = None
+    context: FieldSpec | None = None
 
 
 class PlaceMapping(_Strict):
     name: FieldSpec | None = None
     postcode: FieldSpec | None = None
     type: FieldSpec | None = None
+    address: FieldSpec | None = None  # issue 13: a location written as an address
 
     @model_validator(mode="after")
     def _something(self) -> PlaceMapping:
-        if self.name is None and self.postcode is None:
-            raise ValueError("a place needs at least a 'name' or a 'postcode'")
+        if self.name is None and self.postcode is None and self.address is None:
+            raise ValueError("a place needs at least a 'name' or a 'postcode' (or an 'address')")
         return self
 
 
@@ -231,6 +255,10 @@ class SourceConfig(_Strict):
     note: NoteMapping | None = None
     # sources (issue 3): ages the service works with, for the consistency measure
     age_range: tuple[int, int] | None = None
+    # issue 13: further events on the same row (config/events.py)
+    linked_events: list[LinkedEvent[FieldSpec]] = []
+    # issue 13: a date that cannot be read is emptied (the row kept), or quarantines its row
+    bad_dates: Literal["empty", "quarantine"] = "empty"
 
     @field_validator("delimiter")
     @classmethod
@@ -265,6 +293,11 @@ class SourceConfig(_Strict):
                     out[f"{section}.{name}"] = spec
         if self.role is not None:
             out["role"] = self.role
+        if self.event is not None and self.event.indicators is not None:  # issue 13
+            out.update(self.event.indicators.specs("event"))
+        for linked in self.linked_events:
+            out.update(linked.specs())
+        out.update({f"identity.ids.{k}": s for k, s in self.identity.ids.items()})
         return out
 
 
@@ -276,12 +309,6 @@ class PartnershipInfo(_Strict):
 class Authority(_Strict):
     code: str = Field(min_length=1, max_length=16)
     name: str
-
-
-class Geography(_Strict):
-    areas: str | None = None
-    postcodes: str | None = None
-    population: str | None = None
 
 
 class Agency(_Strict):
@@ -303,6 +330,10 @@ class SharingAgreement(_Strict):
     article_6: str | None = None
     article_9: str | None = None
     dpa_2018: str | None = None
+    # issue 11, review is re-identification: the purpose the agreement gives for
+    # reviewers opening the identifying fields of its records on the linkage review page;
+    # without one (for either record of a pair) the reviewer types a purpose once a session
+    review_purpose: str | None = Field(default=None, min_length=10, max_length=500)
 
 
 class CrosswalkConfig(_Strict):
@@ -386,6 +417,9 @@ class BuildResources(_Strict):
     memory_limit: str = Field(default="6GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB|TB|MiB|GiB|TiB)$")
     threads: int | None = Field(default=None, ge=1)
     temp_directory: str | None = None
+    # issue 11, no silent loss: a source whose rows fall by more than this share against
+    # the current release stops the build until confirmed (joinedup.pipeline.guard)
+    max_drop_share: float = Field(default=0.5, gt=0, le=1)
 
 
 # --- governance (issue 6): app state, sign-in, disclosure policies ------------------
@@ -432,7 +466,34 @@ class AuthConfig(_Strict):
     lockout_minutes: int = Field(default=15, ge=1)
     rate_limit_attempts: int = Field(default=20, ge=1)
     rate_limit_window_minutes: int = Field(default=5, ge=1)
+    # issue 11: a lockout is by account AND address; many addresses against one account
+    # lock it only for addresses it has not signed in from lately; audit by summary
+    account_max_failed_logins: int = Field(default=50, ge=1)
+    known_address_days: int = Field(default=30, ge=1)
+    audit_summary_minutes: int = Field(default=15, ge=1)
     oidc: OidcConfig | None = None
+
+
+class WebConfig(_Strict):
+    """The web server: request size limit and the proxies whose headers are believed
+    (issue 11)."""
+
+    max_request_kb: int = Field(default=1024, ge=16)
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{item}' is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return value
 
 
 class TierPolicyConfig(_Strict):
@@ -459,6 +520,16 @@ class DisclosureConfig(_Strict):
         return self
 
 
+#: A standard period: "all time", or N whole months (or years) to the reference date.
+PERIOD_PATTERN = r"^(all time|[1-9][0-9]{0,2} (month|months|year|years))$"
+
+
+class InsightConfig(_Strict):
+    """How questions are answered (issue 14): the partnership's default period."""
+
+    default_period: str = Field(default="12 months", pattern=PERIOD_PATTERN)
+
+
 class PartnershipConfig(_Strict):
     partnership: PartnershipInfo
     taxonomy_version: str = "2026.1"
@@ -468,6 +539,12 @@ class PartnershipConfig(_Strict):
     agencies: list[Agency] = Field(min_length=1)
     sharing_agreements: list[SharingAgreement] = Field(min_length=1)
     crosswalks: dict[str, CrosswalkConfig] = {}
+    # issue 13: local codes added to the shared lists (config/events.py)
+    taxonomy_extensions: dict[str, dict[str, LocalCode]] = {}
+    # issue 13 (values and records): config/values.py
+    term_dates: TermDates = {}
+    identifier_kinds: dict[Ident, IdentifierKind] = {}
+    place_keywords: PlaceKeywords = PlaceKeywords()
     sources: list[SourceConfig] = Field(min_length=1)
     linkage: LinkageConfig = LinkageConfig()
     build: BuildResources = BuildResources()
@@ -476,6 +553,10 @@ class PartnershipConfig(_Strict):
     app_state: AppStateConfig = AppStateConfig()
     auth: AuthConfig = AuthConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
+    web: WebConfig = WebConfig()
+
+    # periods (issue 14)
+    insight: InsightConfig = InsightConfig()
 
     def sources_for_tier(self, tier: str) -> list[str]:
         """Ids of the sources whose sharing agreement lets them contribute at ``tier``

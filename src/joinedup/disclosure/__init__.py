@@ -1,53 +1,24 @@
-"""Disclosure control: the only way figures leave the release store.
+"""Disclosure control: the rules that protect every figure before it leaves the store.
 
-Web pages, reports and exports call the functions here and never query a release: each
-returns exactly what the given tier may see, with small counts suppressed. The rules are
-explained for information governance leads in ``docs/disclosure.md``.
+Tiers (:mod:`~joinedup.disclosure.tiers`), each tier's policy and the "c" symbol
+(:mod:`~joinedup.disclosure.policy`), primary and secondary suppression
+(:mod:`~joinedup.disclosure.suppression`), the sources' sharing agreements
+(:mod:`~joinedup.disclosure.sharing`) and per-release memory of protected results
+(:mod:`~joinedup.disclosure.memo`). Nothing here builds a page: ``joinedup.views`` builds
+the model of every page and output, only through these rules. The rules are explained
+for information governance leads in ``docs/disclosure.md``.
 """
 
 from __future__ import annotations
 
-from joinedup.disclosure.cohorts import (
-    PersonLevelError,
-    cohort_members,
-    current_cohorts,
-)
-from joinedup.disclosure.linkage import (
-    PairNotFound,
-    ReviewPairView,
-    current_linkage_report,
-    current_review_pair,
-    current_review_queue,
-)
-from joinedup.disclosure.networks import (
-    NetworkNotFound,
-    NetworkNotShown,
-    current_network,
-    current_networks,
-)
-from joinedup.disclosure.overview import (
-    ReleaseLike,
-    current_overview,
-    open_current_release,
-    partnership_config,
-    protect_overview,
-)
-from joinedup.disclosure.person import (
-    DOSSIER_SECTIONS,
-    person_dossier,
-    persons_by_agency_identifier,
-)
-from joinedup.disclosure.places import PlacesError, current_area_shapes, current_places
+from joinedup.disclosure.memo import clear_memo, per_release
 from joinedup.disclosure.policy import (
     SUPPRESSED,
     Cell,
     DisclosurePolicy,
-    Tier,
     policy_for,
     suppression_footnote,
 )
-from joinedup.disclosure.quality import UnknownAgency, current_quality
-from joinedup.disclosure.releases import compare_releases, release_listing
 from joinedup.disclosure.sharing import (
     ExcludedSource,
     SourceScope,
@@ -63,51 +34,26 @@ from joinedup.disclosure.suppression import (
     protect_one_way,
     protect_two_way,
 )
-from joinedup.disclosure.timeline import person_timeline, reidentification_view
+from joinedup.disclosure.tiers import PersonLevelError, Tier, require_operational
 
 __all__ = [
-    "DOSSIER_SECTIONS",
     "SUPPRESSED",
     "Cell",
     "DisclosurePolicy",
     "ExcludedSource",
-    "NetworkNotFound",
-    "NetworkNotShown",
-    "PairNotFound",
     "PersonLevelError",
-    "PlacesError",
     "Relation",
-    "ReleaseLike",
-    "ReviewPairView",
     "SourceScope",
     "Tier",
     "TwoWayTable",
-    "UnknownAgency",
-    "cohort_members",
-    "compare_releases",
-    "current_area_shapes",
-    "current_cohorts",
-    "current_linkage_report",
-    "current_network",
-    "current_networks",
-    "current_overview",
-    "current_places",
-    "current_quality",
-    "current_review_pair",
-    "current_review_queue",
+    "clear_memo",
     "determined_cells",
-    "open_current_release",
-    "partnership_config",
-    "person_dossier",
-    "person_timeline",
-    "persons_by_agency_identifier",
+    "per_release",
     "policy_for",
     "protect_cells",
     "protect_one_way",
-    "protect_overview",
     "protect_two_way",
-    "reidentification_view",
-    "release_listing",
+    "require_operational",
     "scope_release",
     "scope_views_sql",
     "source_scope",

@@ -1,5 +1,5 @@
 """Protected figures remembered per release: a release never changes once published, so
-what a disclosure function returned for it, at a tier and with the same choices, is
+what a view (``joinedup.views``) returned for it, at a tier and with the same choices, is
 the answer for as long as that release is current.
 
 :func:`per_release` wraps a ``current_*`` function. The key is the function, the release's
@@ -25,6 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from joinedup.config import CONFIG_FILE
 from joinedup.errors import JoinedupError
+from joinedup.release import open_current
 
 __all__ = ["clear_memo", "per_release"]
 
@@ -75,9 +76,7 @@ def per_release(fn: Callable[P, R]) -> Callable[P, R]:
         base = Path(str(args[0]))
         try:
             if opener is None:
-                from joinedup.disclosure.overview import open_current_release
-
-                handle = open_current_release(base)
+                handle = open_current(base)
             else:
                 handle = opener(base)  # type: ignore[operator]
             db = Path(getattr(handle, "db_path"))  # noqa: B009 (not in ReleaseLike)

@@ -1,4 +1,4 @@
-"""Tiers and disclosure policies: who sees what, and how small counts are hidden.
+"""Disclosure policies: how small counts are hidden, tier by tier.
 
 See ``docs/disclosure.md`` for the rules in plain words.
 """
@@ -6,16 +6,15 @@ See ``docs/disclosure.md`` for the rules in plain words.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final, Literal
 
 from joinedup.config.model import DisclosureConfig
+from joinedup.disclosure.tiers import Tier
 
 __all__ = [
     "SUPPRESSED",
     "Cell",
     "DisclosurePolicy",
-    "Tier",
     "policy_for",
     "suppression_footnote",
 ]
@@ -25,14 +24,6 @@ SUPPRESSED: Final = "c"
 
 #: A published count: a whole number, or "c" where it is suppressed.
 Cell = int | Literal["c"]
-
-
-class Tier(StrEnum):
-    """The three audiences of joinedup (DESIGN.md, "Tiers and governance")."""
-
-    OPERATIONAL = "operational"
-    STRATEGIC = "strategic"
-    COMMUNITY = "community"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure.policy import Tier
+from joinedup.disclosure.tiers import Tier
 
 __all__ = ["ExcludedSource", "SourceScope", "scope_release", "scope_views_sql", "source_scope"]
 

@@ -26,6 +26,7 @@ a bound, so treating it as an exact sum errs on the side of hiding more.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Generic, TypeVar
@@ -75,10 +76,19 @@ def _needs_more(rel: Relation[K], values: Mapping[K, int], hidden: set[K], k: in
 
 
 def _widen(
-    rel: Relation[K], values: Mapping[K, int], hidden: set[K], order: Mapping[K, int]
+    rel: Relation[K],
+    values: Mapping[K, int],
+    hidden: set[K],
+    order: Mapping[K, int],
+    keep: AbstractSet[K] = frozenset(),
 ) -> bool:
-    """Hide one more cell of ``rel``: a part if any is shown, else its total."""
-    choice = _pick((p for p in rel.parts if p not in hidden), values, order)
+    """Hide one more cell of ``rel``: a part if any is shown, else its total. Cells in
+    ``keep`` are hidden only when no other cell of ``rel`` can be."""
+    choice = _pick((p for p in rel.parts if p not in hidden and p not in keep), values, order)
+    if choice is None and keep and rel.total not in hidden and rel.total not in keep:
+        choice = rel.total
+    if choice is None:
+        choice = _pick((p for p in rel.parts if p not in hidden), values, order)
     if choice is None and rel.total not in hidden:
         choice = rel.total
     if choice is None:
@@ -93,52 +103,93 @@ def determined_cells(
     """Hidden cells whose value follows from the shown cells and the relations.
 
     Each relation is a linear equation in the hidden cells. A hidden cell is determined
-    exactly when every solution of the homogeneous system leaves it at zero, i.e. when no
-    vector of the null space moves it. Exact arithmetic (fractions); tables are small.
+    exactly when its unit vector lies in the row space of the system. Exact arithmetic
+    (fractions) on sparse rows, one connected group of hidden cells at a time (equations
+    that share no hidden cell cannot help each other), so a page of many small tables
+    stays quick.
     """
     order = {k: i for i, k in enumerate(values)}
     unknowns = sorted(set(hidden), key=order.__getitem__)
     if not unknowns:
         return set()
     col = {k: i for i, k in enumerate(unknowns)}
-    rows: list[list[Fraction]] = []
+    rows: list[dict[int, Fraction]] = []
     for rel in relations:
-        row = [Fraction(0)] * len(unknowns)
+        row: dict[int, Fraction] = {}
         for p in rel.parts:
             if p in col:
-                row[col[p]] += 1
+                row[col[p]] = row.get(col[p], Fraction(0)) + 1
         if rel.total in col:
-            row[col[rel.total]] -= 1
-        if any(row):
+            row[col[rel.total]] = row.get(col[rel.total], Fraction(0)) - 1
+        row = {j: v for j, v in row.items() if v != 0}
+        if row:
             rows.append(row)
-    pivots = _rref(rows, len(unknowns))
-    free = [j for j in range(len(unknowns)) if j not in pivots]
-    moved: set[int] = set(free)
-    for f in free:
-        for j, r in pivots.items():
-            if rows[r][f] != 0:
-                moved.add(j)
-    return {k for k, j in col.items() if j not in moved}
+    found: set[int] = set()
+    for group in _groups(rows, len(unknowns)):
+        found |= _determined_in(group)
+    return {unknowns[j] for j in found}
 
 
-def _rref(rows: list[list[Fraction]], n: int) -> dict[int, int]:
-    """Reduce ``rows`` in place to reduced row echelon form; pivot column -> row."""
-    pivots: dict[int, int] = {}
-    r = 0
-    for c in range(n):
-        p = next((i for i in range(r, len(rows)) if rows[i][c] != 0), None)
-        if p is None:
+def _groups(rows: list[dict[int, Fraction]], n: int) -> list[list[dict[int, Fraction]]]:
+    """The equations in groups that share no unknown (union-find on the columns)."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        first, *rest = row
+        for j in rest:
+            a, b = find(first), find(j)
+            if a != b:
+                parent[b] = a
+    out: dict[int, list[dict[int, Fraction]]] = {}
+    for row in rows:
+        out.setdefault(find(next(iter(row))), []).append(row)
+    return list(out.values())
+
+
+def _determined_in(rows: list[dict[int, Fraction]]) -> set[int]:
+    """Columns that ``rows`` fix: the reduced row echelon form, kept sparse; a pivot
+    column is determined when its row holds no other column."""
+    pivots: dict[int, dict[int, Fraction]] = {}  # pivot column -> its reduced row
+    holding: dict[int, set[int]] = {}  # column -> pivot columns whose rows hold it
+    for raw in rows:
+        row = dict(raw)
+        for c in [c for c in row if c in pivots]:
+            factor = row[c]
+            for j, v in pivots[c].items():
+                x = row.get(j, Fraction(0)) - factor * v
+                if x:
+                    row[j] = x
+                else:
+                    row.pop(j, None)
+        if not row:
             continue
-        rows[r], rows[p] = rows[p], rows[r]
-        lead = rows[r][c]
-        rows[r] = [x / lead for x in rows[r]]
-        for i in range(len(rows)):
-            if i != r and rows[i][c] != 0:
-                factor = rows[i][c]
-                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r], strict=True)]
-        pivots[c] = r
-        r += 1
-    return pivots
+        lead = min(row)
+        scale = row[lead]
+        row = {j: v / scale for j, v in row.items()}
+        for pc in list(holding.get(lead, ())):
+            other = pivots[pc]
+            factor = other.get(lead, Fraction(0))
+            if not factor:
+                continue
+            for j, v in row.items():
+                x = other.get(j, Fraction(0)) - factor * v
+                if x:
+                    if j not in other:
+                        holding.setdefault(j, set()).add(pc)
+                    other[j] = x
+                elif j in other:
+                    del other[j]
+                    holding[j].discard(pc)
+        pivots[lead] = row
+        for j in row:
+            holding.setdefault(j, set()).add(lead)
+    return {c for c, row in pivots.items() if len(row) == 1}
 
 
 def _cover_determined(
@@ -146,37 +197,55 @@ def _cover_determined(
     hidden: set[K],
     relations: Sequence[Relation[K]],
     order: Mapping[K, int],
+    keep: AbstractSet[K] = frozenset(),
 ) -> bool:
     """Hide one more cell beside the first hidden cell that the audit can still work out."""
     for cell in sorted(determined_cells(values, hidden, relations), key=order.__getitem__):
         for rel in relations:
-            if cell in (*rel.parts, rel.total) and _widen(rel, values, hidden, order):
+            if cell in (*rel.parts, rel.total) and _widen(rel, values, hidden, order, keep):
                 return True
     return False
 
 
 def protect_cells(
-    values: Mapping[K, int], relations: Sequence[Relation[K]], policy: DisclosurePolicy
+    values: Mapping[K, int],
+    relations: Sequence[Relation[K]],
+    policy: DisclosurePolicy,
+    *,
+    keep: Iterable[K] = (),
+    hidden: Iterable[K] = (),
 ) -> dict[K, Cell]:
-    """Apply primary and secondary suppression; each cell becomes a count or "c"."""
+    """Apply primary and secondary suppression; each cell becomes a count or "c".
+
+    ``hidden`` names cells to hide whatever their count (a figure hidden elsewhere);
+    secondary suppression hides the cells in ``keep`` only when a relation leaves no
+    other choice (the figures a page most needs).
+    """
     for rel in relations:
         for m in (*rel.parts, rel.total):
             if m not in values:
                 raise KeyError(f"relation names a cell that is not in the table: {m!r}")
     order = {k: i for i, k in enumerate(values)}
     k = policy.threshold
-    hidden = {key for key, v in values.items() if policy.is_small(v)}
+    kept = frozenset(keep)
+    hidden_now = {key for key, v in values.items() if policy.is_small(v)}
+    hidden_now |= set(hidden) & set(values)
+
     if k > 0:
         while True:
             changed = False
             for rel in relations:
-                while _needs_more(rel, values, hidden, k) and _widen(rel, values, hidden, order):
+                while _needs_more(rel, values, hidden_now, k) and _widen(
+                    rel, values, hidden_now, order, kept
+                ):
                     changed = True
             if not changed:
-                changed = _cover_determined(values, hidden, relations, order)
+                changed = _cover_determined(values, hidden_now, relations, order, kept)
             if not changed:
                 break
-    return {key: SUPPRESSED if key in hidden else policy.rounded(v) for key, v in values.items()}
+    return {
+        key: SUPPRESSED if key in hidden_now else policy.rounded(v) for key, v in values.items()
+    }
 
 
 def protect_one_way(

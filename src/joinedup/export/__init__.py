@@ -1,42 +1,14 @@
-"""Exports: protected tables to CSV, Excel, Parquet, GeoJSON and i2 entity/link CSV.
+"""Exports: the current release's protected figures as files for analysts' own tools.
 
-A consumer stage like ``web`` and ``report``: every figure it writes has passed
-``joinedup.disclosure`` first (:class:`ProtectedTable` is built only from disclosure's
-output), and it never opens a release itself. See ``docs/exports.md``.
+An output like ``web`` and ``report``: every figure it writes comes from
+``joinedup.views`` (through disclosure control), and it never opens a release itself.
+The tables and writers (CSV, Excel, Parquet, GeoJSON, i2 link CSV) are
+``joinedup.present``'s, shared with the web app's downloads and the reports. See
+``docs/exports.md``.
 """
 
 from __future__ import annotations
 
-from joinedup.export.files import (
-    FORMATS,
-    ExportError,
-    area_boundaries,
-    export_overview,
-    write_tables,
-)
-from joinedup.export.i2 import I2_COLUMNS, Link, links_csv, network_links, table_links
-from joinedup.export.table import Column, ProtectedTable, answer_table, overview_tables, slug
-from joinedup.export.writers import neutralise, to_csv, to_geojson, to_parquet, to_xlsx
+from joinedup.export.files import export_overview
 
-__all__ = [
-    "FORMATS",
-    "I2_COLUMNS",
-    "Column",
-    "ExportError",
-    "Link",
-    "ProtectedTable",
-    "answer_table",
-    "area_boundaries",
-    "export_overview",
-    "links_csv",
-    "network_links",
-    "neutralise",
-    "overview_tables",
-    "slug",
-    "table_links",
-    "to_csv",
-    "to_geojson",
-    "to_parquet",
-    "to_xlsx",
-    "write_tables",
-]
+__all__ = ["export_overview"]

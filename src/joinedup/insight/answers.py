@@ -1,42 +1,52 @@
 """Answering questions: computed at build into the release, read back instantly.
 
-At build, :func:`compute_answers` runs each question's SQL once into a temporary table,
-then counts distinct units for the headline and for every breakdown (crossed with the
-question's split, with margins), with the medians of its values and the rate's
-denominator, and stores them in ``question_result``. When the partnership has a previous
-release whose copy of the question is the same file (same SHA-256), each cell's count in
-that release is stored beside it, so change is read, not recomputed.
+At build, :func:`~joinedup.insight.results.compute_answers` runs each question's SQL
+once, keeps its unit rows with their event dates (``question_row``), and counts distinct
+units for the headline, every breakdown (with the split and margins) and every pair of
+breakdowns, for all time and the partnership's default period, into ``question_result``
+and ``question_cross``; a dated question also gets the month and quarter series as
+breakdowns, and each cell keeps its count in the previous release when that release
+answered the same question file.
 
-:func:`read_answer` reads one stored answer back as an :class:`Answer` (raw counts: pass
-it to ``joinedup.disclosure.protect_answer`` before showing it to anyone).
+:func:`read_answer` reads one answer back as an :class:`Answer` for a period: a stored
+one as stored, any other counted on request from ``question_row`` by the same code (raw
+counts: pass it to ``joinedup.views`` before showing it to anyone).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from joinedup.insight.questions import Question, QuestionError, QuestionSpec, spec_json
-from joinedup.insight.rows import insert_rows
+from joinedup.insight.periods import ALL_TIME, Period
+from joinedup.insight.questions import QuestionError
+from joinedup.insight.tally import NOT_KNOWN, Layout, medians, one_way_cells, rows_sql, tally
 
 __all__ = [
+    "ALL",
+    "DATE_COLUMN",
     "NOT_KNOWN",
     "Answer",
     "AnswerCell",
     "QuestionInfo",
-    "breakdown_sql",
-    "compute_answers",
     "list_questions",
     "read_answer",
+    "read_answers",
+    "read_answers_and_cross",
+    "release_period",
 ]
 
-NOT_KNOWN = "Not known"
+#: The column of a question's SQL that dates each unit row (optional).
+DATE_COLUMN = "event_date"
+#: All time, the standard period every question is stored for.
+ALL = Period("all", None, None, ALL_TIME)
 _TEMP = "_ju_q"
+_ROWS = "_ju_q_rows"
 _DEN = "_ju_q_den"
 
 
@@ -64,6 +74,10 @@ class QuestionInfo:
         label = self.spec.get("split_label")
         return str(label) if label else self.split
 
+    @property
+    def layout(self) -> Layout:
+        return Layout.from_spec(self.spec, bool(self.split))
+
 
 @dataclass(frozen=True)
 class AnswerCell:
@@ -71,14 +85,18 @@ class AnswerCell:
     values: dict[str, float | None]
     denominator: float | None
     previous: int | None
+    #: for the default period: how many fewer units than over all time (None: none fewer)
+    diff: int | None = None
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One question by one breakdown (``breakdown`` is "" for the headline).
+    """One question by one breakdown (``breakdown`` is "" for the headline), for a period.
 
     ``cells`` is keyed by (split value, category); ``None`` stands for "all" on either
-    side, so ``cells[(None, None)]`` is the headline total.
+    side, so ``cells[(None, None)]`` is the headline total. ``stored`` is False for a
+    period counted on request (no previous release to compare with); ``dated`` is False
+    for a question whose rows carry no date (its answer is for all time).
     """
 
     question: QuestionInfo
@@ -87,208 +105,14 @@ class Answer:
     splits: tuple[str, ...]
     categories: tuple[str, ...]
     cells: dict[tuple[str | None, str | None], AnswerCell]
+    period: Period = ALL
+    stored: bool = True
+    dated: bool = True
+    reference_date: dt.date | None = None
 
     @property
     def total(self) -> AnswerCell:
         return self.cells[(None, None)]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def breakdown_sql(spec: QuestionSpec, breakdown: str) -> str:
-    """Distinct units by split x category with margins, over the question's temp table."""
-    s = f"CAST({_q(spec.split)} AS VARCHAR)" if spec.split else "NULL::VARCHAR"
-    c = f"CAST({_q(breakdown)} AS VARCHAR)" if breakdown else "NULL::VARCHAR"
-    vals = "".join(f", {_q(v.column)}" for v in spec.values)
-    aggs = "".join(f", {v.summary}({_q(v.column)})" for v in spec.values)
-    if spec.split and breakdown:
-        sets = "(s, c), (s), (c), ()"
-    elif spec.split:
-        sets = "(s), ()"
-    elif breakdown:
-        sets = "(c), ()"
-    else:
-        sets = "()"
-    gs = "GROUPING(s)" if spec.split else "1"
-    gc = "GROUPING(c)" if breakdown else "1"
-    sc = "s" if spec.split else "NULL::VARCHAR"
-    cc = "c" if breakdown else "NULL::VARCHAR"
-    group = f"GROUP BY GROUPING SETS ({sets})" if sets != "()" else ""
-    return f"""SELECT {gs} AS all_s, {gc} AS all_c, {sc}, {cc},
-  count(DISTINCT unit_id) AS units{aggs}
-FROM (
-  SELECT DISTINCT CAST(unit_id AS VARCHAR) AS unit_id,
-    coalesce({s}, '{NOT_KNOWN}') AS s, coalesce({c}, '{NOT_KNOWN}') AS c{vals}
-  FROM {_TEMP} WHERE unit_id IS NOT NULL
-)
-{group}"""
-
-
-def _denominators(
-    con: duckdb.DuckDBPyConnection, spec: QuestionSpec
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    assert spec.rate is not None
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_DEN} AS {spec.rate.denominator_sql}")
-    cur = con.execute(f"SELECT * FROM {_DEN}")
-    cols = [str(d[0]).lower() for d in cur.description or []]
-    rows = [tuple(r) for r in cur.fetchall()]
-    con.execute(f"DROP TABLE {_DEN}")
-    return cols, rows
-
-
-def _denominator(
-    spec: QuestionSpec,
-    cols: list[str],
-    rows: list[tuple[Any, ...]],
-    breakdown: str,
-    split_value: str | None,
-    category: str | None,
-) -> float | None:
-    assert spec.rate is not None
-    if category is not None and breakdown not in cols:
-        if breakdown not in spec.rate.constant_over:
-            return None
-        category = None
-    if spec.split and (split_value is None or spec.split not in cols):
-        return None  # split cohorts may overlap: no rate on the margin across them
-    di = cols.index("denominator")
-    total = 0.0
-    for r in rows:
-        split_col = cols.index(spec.split) if spec.split else -1
-        if split_value is not None and _cat(r[split_col]) != split_value:
-            continue
-        if category is not None and _cat(r[cols.index(breakdown)]) != category:
-            continue
-        total += float(r[di] or 0)
-    return total
-
-
-def _cat(v: Any) -> str:
-    return NOT_KNOWN if v is None else str(v)
-
-
-def _previous(
-    con: duckdb.DuckDBPyConnection, prev: str | None, q: Question
-) -> dict[tuple[str, str | None, str | None], int] | None:
-    if prev is None:
-        return None
-    found = con.execute(
-        f"SELECT sha256 FROM {prev}.question WHERE question_id = ?", [q.id]
-    ).fetchone()
-    if found is None or found[0] != q.sha256:
-        return None
-    rows = con.execute(
-        f"SELECT breakdown, split_value, category, units FROM {prev}.question_result "
-        "WHERE question_id = ?",
-        [q.id],
-    ).fetchall()
-    return {(str(b), s, c): int(n) for b, s, c, n in rows}
-
-
-def compute_answers(
-    con: duckdb.DuckDBPyConnection,
-    questions: Sequence[Question],
-    *,
-    sources_by_type: dict[str, list[str]],
-    previous: tuple[str, str] | None = None,
-) -> None:
-    """Answer every question into ``question``/``question_result``/``question_unit``.
-
-    ``previous`` is (schema alias of the attached previous release, its release id).
-    """
-    prev_alias, prev_id = previous if previous else (None, None)
-    for q in questions:
-        spec = q.spec
-        started = time.perf_counter()
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {spec.sql.strip().rstrip(';')}")
-        except duckdb.Error as exc:
-            raise QuestionError(
-                f"{q.file}: the question's sql failed on this release "
-                f"({type(exc).__name__}); run `joinedup check` and correct the sql."
-            ) from exc
-        con.execute(
-            f"INSERT INTO question_unit SELECT DISTINCT ?, CAST(unit_id AS VARCHAR) FROM {_TEMP} "
-            "WHERE unit_id IS NOT NULL",
-            [q.id],
-        )
-        den = _denominators(con, spec) if spec.rate else None
-        before = _previous(con, prev_alias, q)
-        rows = []
-        headline = 0
-        for breakdown in ["", *spec.breakdowns]:
-            for r in con.execute(breakdown_sql(spec, breakdown)).fetchall():
-                all_s, all_c, s, c, units, *vals = r
-                split_value = None if all_s else str(s)
-                category = None if all_c else str(c)
-                if breakdown == "" and split_value is None:
-                    headline = int(units)
-                values = {
-                    v.column: (None if x is None else round(float(x), 4))
-                    for v, x in zip(spec.values, vals, strict=True)
-                }
-                denominator = (
-                    _denominator(spec, den[0], den[1], breakdown, split_value, category)
-                    if den
-                    else None
-                )
-                key = (breakdown, split_value, category)
-                prev_units = None if before is None else before.get(key, 0)
-                rows.append(
-                    (
-                        q.id,
-                        breakdown,
-                        split_value,
-                        category,
-                        int(units),
-                        json.dumps(values) if values else None,
-                        denominator,
-                        prev_units,
-                    )
-                )
-        if before:  # categories that had units last time and have none now
-            seen = {(r[1], r[2], r[3]) for r in rows}
-            for (breakdown, split_value, category), n in sorted(
-                before.items(), key=lambda kv: tuple(str(x) for x in kv[0])
-            ):
-                if (breakdown, split_value, category) in seen or breakdown not in (
-                    "",
-                    *spec.breakdowns,
-                ):
-                    continue
-                denominator = (
-                    _denominator(spec, den[0], den[1], breakdown, split_value, category)
-                    if den
-                    else None
-                )
-                rows.append((q.id, breakdown, split_value, category, 0, None, denominator, n))
-        if rows:
-            insert_rows(con, "question_result", rows)
-        sources = sorted({s for t in spec.depends_on for s in sources_by_type.get(t, [])})
-        con.execute(
-            "INSERT INTO question VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                q.id,
-                spec.question,
-                spec.definition.strip(),
-                spec.unit,
-                json.dumps(spec.breakdowns),
-                spec.split,
-                ";".join(spec.tiers),
-                json.dumps(spec.caveats),
-                ";".join(spec.depends_on),
-                ";".join(sources),
-                json.dumps(spec_json(spec)),
-                q.origin,
-                q.sha256,
-                headline,
-                prev_id if before is not None else None,
-                round(time.perf_counter() - started, 4),
-            ],
-        )
-        con.execute(f"DROP TABLE {_TEMP}")
 
 
 def _info(row: tuple[Any, ...]) -> QuestionInfo:
@@ -312,10 +136,11 @@ def _info(row: tuple[Any, ...]) -> QuestionInfo:
     )
 
 
-_INFO_SQL = (
-    "SELECT question_id, question, definition, unit, breakdowns, split, tiers, caveats, "
-    "depends_on, sources, spec, origin, units, previous_release_id FROM question"
+_INFO_COLUMNS = (
+    "question_id, question, definition, unit, breakdowns, split, tiers, caveats, "
+    "depends_on, sources, spec, origin, units, previous_release_id"
 )
+_INFO_SQL = f"SELECT {_INFO_COLUMNS} FROM question"
 
 
 def list_questions(con: duckdb.DuckDBPyConnection) -> list[QuestionInfo]:
@@ -333,47 +158,219 @@ def _order(info: QuestionInfo, field_name: str, counts: dict[str, int]) -> list[
     return [c for c in fixed if c in counts] + rest
 
 
-def read_answer(
-    con: duckdb.DuckDBPyConnection, question_id: str, *, by: str | None = None
-) -> Answer:
-    """The stored answer to a question, by one breakdown or (``by=None``) the headline."""
-    row = con.execute(_INFO_SQL + " WHERE question_id = ?", [question_id]).fetchone()
+def _stored_period(stored: list[Period], period: Period | None) -> tuple[Period, str | None]:
+    if period is None:
+        chosen = stored[0] if stored else ALL
+        return chosen, chosen.key
+    for p in stored:
+        if (p.start, p.end) == (period.start, period.end):
+            return p, p.key
+    if period.all_time:
+        return ALL, "all"
+    return period, None
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return None if value is None else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+#: The question, the release's id and reference date, and its stored periods (default
+#: first), in one plain query: rows of (kind, 14 text columns).
+_PAD = ", NULL" * 10
+_QUESTION_SQL = (
+    f"SELECT 0 AS kind, {_INFO_COLUMNS.replace('units,', 'CAST(units AS VARCHAR),')} "
+    "FROM question WHERE question_id = $q UNION ALL "
+    f"SELECT 1, key, value{', NULL' * 12} FROM release_info "
+    "WHERE key IN ('release_id', 'reference_date') UNION ALL "
+    "SELECT CASE WHEN is_default THEN 2 ELSE 3 END, period, CAST(date_from AS VARCHAR), "
+    f"CAST(date_to AS VARCHAR), label{_PAD} FROM question_period ORDER BY 1"
+)
+
+
+def _context(
+    con: duckdb.DuckDBPyConnection, question_id: str = ""
+) -> tuple[tuple[Any, ...] | None, str | None, dt.date | None, list[Period]]:
+    """(the question's row or None, release id, reference date, stored periods)."""
+    facts: dict[str, str] = {}
+    stored = []
+    question = None
+    for kind, *rest in con.execute(_QUESTION_SQL, {"q": question_id}).fetchall():
+        if kind == 0:
+            question = tuple(rest)
+        elif kind == 1:
+            facts[str(rest[0])] = str(rest[1])
+        else:
+            stored.append(Period(str(rest[0]), _date(rest[1]), _date(rest[2]), str(rest[3])))
+    return question, facts.get("release_id"), _date(facts.get("reference_date")), stored
+
+
+def release_period(
+    con: duckdb.DuckDBPyConnection, period: Period | None = None
+) -> tuple[Period, str | None]:
+    """The period to answer for (``None``: the release's default) and the key of the
+    stored period that is the same window, or None when it must be counted on request."""
+    return _stored_period(_context(con)[3], period)
+
+
+def read_answers(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    by: Sequence[str | None],
+    *,
+    period: Period | None = None,
+) -> list[Answer]:
+    """The answers to a question by each of ``by`` (None: the headline) for ``period``
+    (default: the release's default period), read together."""
+    answers, _ = _read(con, question_id, by, period=period)
+    return answers
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    by: Sequence[str | None],
+    *,
+    period: Period | None = None,
+    pair: tuple[str, str] | None = None,
+) -> tuple[list[Answer], list[tuple[Any, ...]] | None]:
+    """The answers by each of ``by`` and, for a stored period, the crossed cells of
+    ``pair`` (breakdown_a, breakdown_b in the question's order; None when the period
+    is counted on request): three queries at most."""
+    row, release, reference, stored = _context(con, question_id)
     if row is None:
         known = ", ".join(q.id for q in list_questions(con))
         raise QuestionError(
             f"There is no question '{question_id}' in this release; run `joinedup questions "
             f"DIR` to list them ({known})."
         )
-    info = _info(tuple(row))
-    breakdown = by or ""
-    if breakdown and breakdown not in info.breakdowns:
-        options = ", ".join(info.breakdowns) or "none"
-        raise QuestionError(
-            f"Question '{question_id}' has no breakdown '{breakdown}'; use --by with one of: "
-            f"{options}."
+    info = _info(row)
+    breakdowns = [b or "" for b in by]
+    for breakdown in breakdowns:
+        if breakdown and breakdown not in info.breakdowns:
+            options = ", ".join(info.breakdowns) or "none"
+            raise QuestionError(
+                f"Question '{question_id}' has no breakdown '{breakdown}'; use --by with one "
+                f"of: {options}."
+            )
+    layout = info.layout
+    chosen, key = _stored_period(stored, period)
+    if not layout.dated:
+        key = "all"  # no dates: all time, whatever the period
+    found: dict[str, dict[tuple[str | None, str | None], AnswerCell]] = {}
+    crossed: list[tuple[Any, ...]] | None = None
+    if key is not None:
+        marks = ", ".join("?" for _ in breakdowns)
+        sql = (
+            "SELECT 0, breakdown, split_value, category, units, value_json, denominator, "
+            "previous_units, period_diff FROM question_result WHERE question_id = ? "
+            f"AND period = ? AND breakdown IN ({marks})"
         )
-    release = con.execute("SELECT value FROM release_info WHERE key = 'release_id'").fetchone()
-    cells: dict[tuple[str | None, str | None], AnswerCell] = {}
-    for s, c, units, values, den, prev in con.execute(
-        "SELECT split_value, category, units, value_json, denominator, previous_units "
-        "FROM question_result WHERE question_id = ? AND breakdown = ?",
-        [question_id, breakdown],
-    ).fetchall():
-        cells[(s, c)] = AnswerCell(
-            units=int(units),
-            values=dict(json.loads(values)) if values else {},
-            denominator=None if den is None else float(den),
-            previous=None if prev is None else int(prev),
+        args: list[Any] = [question_id, key, *breakdowns]
+        if pair is not None:
+            crossed = []
+            sql += (
+                " UNION ALL SELECT 1, breakdown_a, category_a, category_b, units, NULL, NULL, "
+                "NULL, period_diff FROM question_cross WHERE question_id = ? AND period = ? "
+                "AND ((breakdown_a = ? AND breakdown_b = ?) "
+                "OR (breakdown_a = ? AND breakdown_b = ?))"
+            )
+            args += [question_id, key, *pair, *reversed(pair)]
+        for kind, b, s, c, units, values, den, prev, diff in con.execute(sql, args).fetchall():
+            if kind == 1:
+                assert crossed is not None
+                first = pair is not None and b == pair[0]
+                crossed.append((s, c, units, diff) if first else (c, s, units, diff))
+                continue
+            found.setdefault(str(b), {})[(s, c)] = AnswerCell(
+                units=int(units),
+                values=dict(json.loads(values)) if values else {},
+                denominator=None if den is None else float(den),
+                previous=None if prev is None else int(prev),
+                diff=None if diff is None else int(diff),
+            )
+    out = []
+    for breakdown in breakdowns:
+        if key is None:
+            cells = _count_on_request(con, info, layout, breakdown, chosen)
+        else:
+            cells = found.get(breakdown, {})
+        cells.setdefault((None, None), AnswerCell(0, {}, None, None))
+        splits = {s: cell.units for (s, c), cell in cells.items() if s is not None and c is None}
+        cats = {c: cell.units for (s, c), cell in cells.items() if c is not None and s is None}
+        out.append(
+            Answer(
+                question=info,
+                release_id="" if release is None else str(release),
+                breakdown=breakdown,
+                splits=tuple(_order(info, info.split or "", splits)),
+                categories=tuple(_order(info, breakdown, cats)),
+                cells=cells,
+                period=chosen,
+                stored=key is not None,
+                dated=layout.dated,
+                reference_date=reference,
+            )
         )
-    if (None, None) not in cells:
-        cells[(None, None)] = AnswerCell(0, {}, None, None)
-    split_counts = {s: cell.units for (s, c), cell in cells.items() if s is not None and c is None}
-    cat_counts = {c: cell.units for (s, c), cell in cells.items() if c is not None and s is None}
-    return Answer(
-        question=info,
-        release_id="" if release is None else str(release[0]),
-        breakdown=breakdown,
-        splits=tuple(_order(info, info.split or "", split_counts)),
-        categories=tuple(_order(info, breakdown, cat_counts)),
-        cells=cells,
-    )
+    return out, crossed
+
+
+def read_answers_and_cross(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    pair: tuple[str, str],
+    *,
+    period: Period | None = None,
+) -> tuple[list[Answer], list[tuple[Any, ...]] | None]:
+    """The answers by each of ``pair`` and the stored crossed cells (category of the
+    first, of the second, units, period_diff), or None for a period counted on request."""
+    return _read(con, question_id, list(pair), period=period, pair=pair)
+
+
+def read_answer(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    *,
+    by: str | None = None,
+    period: Period | None = None,
+) -> Answer:
+    """The answer to a question, by one breakdown or (``by=None``) the headline, for
+    ``period`` (default: the release's default period)."""
+    return read_answers(con, question_id, [by], period=period)[0]
+
+
+def _count_on_request(
+    con: duckdb.DuckDBPyConnection,
+    info: QuestionInfo,
+    layout: Layout,
+    breakdown: str,
+    period: Period,
+) -> dict[tuple[str | None, str | None], AnswerCell]:
+    """One breakdown's cells for a period that is not stored, from ``question_row``;
+    denominators (which do not depend on the period) from the stored all-time answer."""
+    rows = rows_sql(info.id, layout)
+    sets: list[tuple[str, ...]] = [()]
+    col = layout.col(breakdown) if breakdown else None
+    if layout.split:
+        sets.append(("s",))
+    if col:
+        sets.append((col,))
+        if layout.split:
+            sets.append(("s", col))
+    counts = one_way_cells(tally(con, rows, layout, period, sets), {}, layout, breakdown)
+    meds = medians(con, rows, layout, breakdown, period)
+    dens = {
+        (s, c): None if d is None else float(d)
+        for s, c, d in con.execute(
+            "SELECT split_value, category, denominator FROM question_result "
+            "WHERE question_id = ? AND breakdown = ? AND period = 'all'",
+            [info.id, breakdown],
+        ).fetchall()
+    }
+    out = {}
+    for key, (units, diff) in counts.items():
+        den = dens.get(key) if info.spec.get("rate") else None
+        out[key] = AnswerCell(units, meds.get(key, {}), den, None, diff)
+    return out

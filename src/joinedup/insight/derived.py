@@ -9,7 +9,21 @@ Definitions (docs/insight.md says them in plain words):
 - A *concern event* is an event with at least one exploitation type recorded
   (``event_exploitation`` with a non-blank code). ``person_concern`` has one row per
   person x concern event x type, whatever the person's role.
-- A person's age at an event comes from their most often recorded date of birth.
+- An event's types come from every indicator its source recorded. A code whose report
+  group is "Type not stated" (the record says only "exploitation concern: yes") counts
+  only where the event states no type: an event flagged "yes" and "county lines" is a
+  county-lines event, not also one of unknown type.
+- ``concern_evidence`` is the trail behind every count: one row per person (in any role
+  but witness) x concern event x local code, with the source, the field and column it was
+  read from, the code as recorded, the taxonomy type, the date and whether it counted.
+- A person's age at an event comes from their most often recorded date of birth. A
+  *child with a concern* is under 18 on the date of a concern event in any role but
+  witness, whatever the role (victim, subject, suspect or offender, associate): a child
+  recorded as a suspect is a child first (docs/questions.md).
+- ``child_association`` records what a suspect and a child share: one row per person
+  recorded as a suspect, offender or person of concern on an event x each other person
+  under 18 on that day on the same event (any role but witness), whether or not the event
+  carries an exploitation code.
 - A return home interview (RHI) is matched to the person's latest missing episode that
   started on or before the day it was offered; each episode keeps its earliest RHI.
 - A journey step is a run of consecutive contacts by one kind of service (A&E, police,
@@ -22,10 +36,16 @@ from collections.abc import Mapping
 
 import duckdb
 
+from joinedup.insight.groups import NOT_STATED, OTHER
+
 __all__ = [
+    "EXPLOITATION_FIELD",
     "STEP_LABELS",
+    "child_association_sql",
+    "concern_evidence_sql",
     "derive_person_tables",
     "dob_sql",
+    "event_types_sql",
     "journey_step_sql",
     "missing_episode_sql",
     "person_agency_sql",
@@ -46,6 +66,11 @@ STEP_LABELS: dict[str, str] = {
 
 DOB_TABLE = "_ju_ins_dob"
 AGENCY_TABLE = "_ju_ins_agency"
+
+#: The canonical field exploitation types are read from (``event.exploitation`` in a
+#: source's mapping, or ``event.indicators.fields[i]`` where a source has several);
+#: ``field_quality`` names the extract's column(s) behind each.
+EXPLOITATION_FIELD = "event.exploitation"
 
 
 def _lit(value: str) -> str:
@@ -75,21 +100,87 @@ def dob_sql() -> str:
     )
 
 
-def person_concern_sql(report_groups: Mapping[str, str]) -> str:
+def event_types_sql(report_groups: Mapping[str, str]) -> str:
+    """Each event's recorded codes with their type, report group and whether they count.
+
+    One row per event x type x local code. ``counted`` is false only for a "Type not
+    stated" code on an event that also states a type.
+    """
     groups = _values(report_groups, ("exploitation_type", "report_group"))
+    return f"""SELECT event_id, exploitation_type, local_code, report_group,
+  report_group <> {_lit(NOT_STATED)} OR NOT bool_or(report_group <> {_lit(NOT_STATED)})
+    OVER (PARTITION BY event_id) AS counted
+FROM (
+  SELECT DISTINCT x.event_id, trim(x.exploitation_type) AS exploitation_type, x.local_code,
+    coalesce(g.report_group, {_lit(OTHER)}) AS report_group
+  FROM event_exploitation x
+  LEFT JOIN ({groups}) g ON g.exploitation_type = trim(x.exploitation_type)
+  WHERE nullif(trim(x.exploitation_type), '') IS NOT NULL
+)"""
+
+
+def person_concern_sql(report_groups: Mapping[str, str]) -> str:
     age = age_sql("d.dob", "e.event_date")
+    types = event_types_sql(report_groups)
     return f"""SELECT DISTINCT rp.person_id, e.event_id, e.source, e.agency,
   coalesce(a.agency_type, 'other') AS agency_type, e.event_type, e.event_date, ep.role,
-  x.exploitation_type, coalesce(g.report_group, 'Other') AS report_group,
-  {age} AS age_at_event, e.place_id
-FROM event_exploitation x
+  x.exploitation_type, x.report_group, {age} AS age_at_event, e.place_id
+FROM ({types}) x
 JOIN event e USING (event_id)
 JOIN event_person ep USING (event_id)
 JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
 LEFT JOIN {DOB_TABLE} d ON d.person_id = rp.person_id
 LEFT JOIN {AGENCY_TABLE} a ON a.agency = e.agency
-LEFT JOIN ({groups}) g ON g.exploitation_type = x.exploitation_type
-WHERE nullif(trim(x.exploitation_type), '') IS NOT NULL"""
+WHERE x.counted"""
+
+
+def concern_evidence_sql(report_groups: Mapping[str, str]) -> str:
+    """The evidence behind every person's concern: which source, field, code and date.
+
+    One row per person (in any role but witness) x concern event x local code, the codes
+    set aside included (``counted`` false), so a data lead can see why a child is counted
+    under a type and fix a crosswalk.
+    """
+    age = age_sql("d.dob", "e.event_date")
+    types = event_types_sql(report_groups)
+    return f"""SELECT DISTINCT rp.person_id, e.event_id, e.event_date, {age} AS age_at_event,
+  ep.role, e.source, e.agency, e.event_type, coalesce(fq.field, {_lit(EXPLOITATION_FIELD)}),
+  fq.column_name, x.local_code, x.exploitation_type, x.report_group, x.counted
+FROM ({types}) x
+JOIN event e USING (event_id)
+JOIN event_person ep USING (event_id)
+JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+LEFT JOIN {DOB_TABLE} d ON d.person_id = rp.person_id
+LEFT JOIN (
+  SELECT source, string_agg(DISTINCT field, '; ' ORDER BY field) AS field,
+    string_agg(DISTINCT column_name, '; ' ORDER BY column_name) AS column_name
+  FROM field_quality WHERE field = {_lit(EXPLOITATION_FIELD)} OR field LIKE 'event.indicators.%'
+  GROUP BY source
+) fq ON fq.source = e.source
+WHERE ep.role IS DISTINCT FROM 'witness'"""
+
+
+def child_association_sql() -> str:
+    """Suspects (persons of concern) and the children on the same events, any event.
+
+    Runs after ``person_concern``, which says whether the event carries a concern.
+    """
+    age = age_sql("d.dob", "e.event_date")
+    return f"""WITH involved AS (
+  SELECT DISTINCT rp.person_id, e.event_id, e.event_date, e.source, ep.role, {age} AS age
+  FROM event e
+  JOIN event_person ep USING (event_id)
+  JOIN record_person rp ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+  LEFT JOIN {DOB_TABLE} d ON d.person_id = rp.person_id
+  WHERE ep.role IS DISTINCT FROM 'witness' AND e.event_id IN (
+    SELECT event_id FROM event_person WHERE role = 'person_of_concern')
+)
+SELECT DISTINCT s.person_id, c.person_id AS child_id, s.event_id, s.event_date, s.source,
+  c.role AS child_role, c.age AS child_age_at_event,
+  s.event_id IN (SELECT event_id FROM person_concern) AS concern_event
+FROM involved s
+JOIN involved c ON c.event_id = s.event_id AND c.person_id <> s.person_id
+WHERE s.role = 'person_of_concern' AND c.age < 18"""
 
 
 def person_agency_sql() -> str:
@@ -193,7 +284,8 @@ def derive_person_tables(
     agency_types: Mapping[str, str],
     report_groups: Mapping[str, str],
 ) -> None:
-    """Fill person_concern, person_agency, missing_episode and journey_step.
+    """Fill person_concern, concern_evidence, child_association, person_agency,
+    missing_episode and journey_step.
 
     Leaves the temporary tables of dates of birth and agency types in place for the
     later insight steps (they are dropped when the build's connection closes).
@@ -202,6 +294,8 @@ def derive_person_tables(
     agencies = _values(agency_types, ("agency", "agency_type"))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {AGENCY_TABLE} AS {agencies}")
     con.execute(f"INSERT INTO person_concern {person_concern_sql(report_groups)}")
+    con.execute(f"INSERT INTO concern_evidence {concern_evidence_sql(report_groups)}")
+    con.execute(f"INSERT INTO child_association {child_association_sql()}")
     con.execute(f"INSERT INTO person_agency {person_agency_sql()}")
     con.execute(f"INSERT INTO missing_episode {missing_episode_sql()}")
     con.execute(f"INSERT INTO journey_step {journey_step_sql()}")

@@ -23,6 +23,70 @@ joinedup ask DIR children_with_concern --by exploitation_type
 Every answer goes through disclosure control for the tier asking
 ([disclosure.md](disclosure.md)). This page is generated from
 `src/joinedup/insight/questions/*.yaml`; a test keeps them in step.
+
+## Who is counted, and why a child recorded as a suspect is a child with a concern
+
+Each question's definition below starts with who it counts. Questions about children
+share one rule, *children first*: a **child with an exploitation concern** is a person
+under 18 on the date of an event on which an agency recorded an exploitation type, who is
+recorded on that event in any role but witness: victim, subject of a referral or
+assessment, associate, or suspect or offender. The recorded role does not decide whether
+a child counts. Children exploited in county lines and other criminal exploitation are
+usually recorded by the police as suspects or offenders (possession with intent to
+supply, carrying a knife); statutory guidance defines criminal exploitation as coercing a
+child into crime, and partnerships are clear that a child can be a victim and a
+perpetrator at once and is a victim first. Counting only children recorded as victims
+would leave out most of the children harmed in county lines, and label them offenders.
+So such a child counts in `children_with_concern`, shown under "Recorded as suspect or
+offender" (or "Both"); `children_recorded_as_suspects` shows how many were criminalised;
+and, where the police recorded them as a suspect or offender, they are also in
+`persons_of_concern`, marked "Under 18 (a child with a concern)", never only there.
+
+Each question also says which period it counts: the events dated in the period asked for
+(the partnership's default unless another is chosen), or all the history in the extracts
+for all time; each agency's extract covers a different span of history.
+"""
+
+
+PERIODS = """\
+## Periods
+
+Every answer is for a period of whole calendar months ([insight.md](insight.md#periods)):
+
+- **The partnership's default period**, `insight.default_period` in partnership.yaml
+  (default `12 months`: the 12 whole months ending with the month of the reference date,
+  November 2025 to October 2026 for a reference date of 31 October 2026), and **all
+  time**. Both are stored in the release at build.
+- **Any other months** asked for: `joinedup ask DIR QUESTION --from 2025-01-01 --to
+  2025-12-31` (the first day of a month to the last day of one), or `?from=&to=` on a
+  question's page and its JSON twin. These are counted on request from the question's
+  stored unit rows, through the same disclosure control, and rounded to the nearest 5 so
+  that comparing two periods cannot give a small number away.
+
+A question's SQL dates each unit row with its `event_date` column; a row counts in a
+period when that date is in it (a row without a date counts only in all time). So a
+child counts in a period when an event that makes them count happened in it: for the
+children-with-a-concern questions, a concern event; for `first_agency_to_record_concern`,
+the first concern; for `journey_paths`, the journey's first step; for the missing
+questions, the day the episode started; for `school_outcomes`, the suspension, exclusion
+or term of absence; for `themes`, the month the note was written. Categories computed
+over a unit's whole history (the number of missing episodes in `missing_children`, the
+children linked to a person of concern in `persons_of_concern`) stay whole-history
+figures; only who is counted follows the period. `network_groups` and `network_members`
+have no date (a network is drawn from all the history): they answer for all time
+whatever the period, and say so.
+
+Every dated question has a monthly (`month`) and a quarterly (`quarter`) series among
+its breakdowns. A month or quarter is marked incomplete when it runs past the reference
+date, when the chosen period covers only part of it, or when an extract the question
+draws on does not cover all of it. Each answer lists the history each of its sources
+holds ("police crimes data from April 2023 to October 2026"): agencies send different
+spans of history, so a long period rests on fewer sources in its early months.
+
+Any two breakdowns can be crossed (`--by A --by B`, `?by=a&by=b`), for any period: the
+crossed table's margins are the one-way tables of each breakdown exactly as published,
+and its cells are protected around them so that no hidden count can be worked out by
+differencing the crossed table, the one-way tables and the total.
 """
 
 
@@ -53,7 +117,7 @@ def questions_markdown() -> str:
     questions = load_questions(None)
     index = "\n".join(f"- [`{q.id}`](#{q.id}): {q.spec.question}" for q in questions)
     body = "\n".join(_one(q) for q in questions)
-    return f"{INTRO}\n{index}\n\n{body}"
+    return f"{INTRO}\n{PERIODS}\n{index}\n\n{body}"
 
 
 if __name__ == "__main__":  # pragma: no cover

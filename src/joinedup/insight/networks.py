@@ -6,6 +6,10 @@ a concern event (``person_concern``) or listed as a member of a recorded group
 (``group_member``). Two persons are connected when they
 
 - were involved in the same concern event (weight 1 for each such event);
+- share any other event on which one was recorded as a suspect, offender or person of
+  concern and the other was a child then (``child_association``), whether or not the
+  event carries an exploitation code: police often record the exploitation on only some
+  of the occurrences a suspect and a child share (weight 1 for each such event);
 - are members of the same recorded group, such as a county line or an organised group
   (weight 1 for each group);
 - were involved in concern events at the same place that is not a home (weight 0.5 for
@@ -103,9 +107,18 @@ gm AS (
   SELECT DISTINCT gm.group_id, rp.person_id FROM group_member gm
   JOIN record_person rp ON rp.source = gm.source AND rp.source_record_id = gm.source_record_id
 ),
+who AS (SELECT person_id FROM ev UNION SELECT person_id FROM gm),
+assoc AS (
+  SELECT DISTINCT least(person_id, child_id) AS a, greatest(person_id, child_id) AS b, event_id
+  FROM child_association
+  WHERE NOT concern_event AND person_id IN (SELECT person_id FROM who)
+    AND child_id IN (SELECT person_id FROM who)
+),
 pairs AS (
   SELECT a.person_id AS a, b.person_id AS b, 1 AS e, 0 AS p, 0 AS g
   FROM ev a JOIN ev b ON a.event_id = b.event_id AND a.person_id < b.person_id
+  UNION ALL
+  SELECT a, b, 1, 0, 0 FROM assoc
   UNION ALL
   SELECT a.person_id, b.person_id, 0, 1, 0
   FROM pl_small a JOIN pl_small b ON a.place_id = b.place_id AND a.person_id < b.person_id

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from joinedup.insight.derived import age_sql, dob_sql, event_types_sql
 from joinedup.insight.groups import REPORT_GROUPS, report_groups_for
 
 __all__ = [
@@ -178,14 +179,50 @@ FROM located
 GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
 
 
+def children_first_concerns_sql(groups: Mapping[str, str]) -> str:
+    """:func:`concerns_sql`'s rows, counting people the way the questions do.
+
+    A person counts when recorded as the victim or subject of a concern event at any
+    age, or in any role but witness while under 18 on the event date (from their most
+    often recorded date of birth): a child recorded as a suspect or offender is a child
+    with a concern (docs/questions.md). A "Type not stated" code counts only on an event
+    that states no type. Read from the recorded tables, so that it sees only the sources
+    a tier may see.
+    """
+    types = event_types_sql(groups)
+    age = age_sql("d.dob", "e.event_date")
+    return f"""WITH located AS (
+  SELECT DISTINCT rp.person_id, t.report_group,
+    NULLIF(trim(p.home_authority), '') AS authority
+  FROM ({types}) AS t
+  JOIN event AS e ON e.event_id = t.event_id
+  JOIN event_person AS ep ON ep.event_id = t.event_id
+  JOIN record_person AS rp
+    ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id
+  LEFT JOIN ({dob_sql()}) AS d ON d.person_id = rp.person_id
+  LEFT JOIN person AS p ON p.person_id = rp.person_id
+  WHERE t.counted AND (ep.role IN ('victim', 'subject')
+    OR (ep.role <> 'witness' AND {age} < 18))
+)
+SELECT GROUPING(report_group) AS all_groups, GROUPING(authority) AS all_authorities,
+  report_group, authority, count(DISTINCT person_id) AS persons
+FROM located
+GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     """The one place in this module that runs SQL."""
     return [tuple(row) for row in con.execute(sql).fetchall()]
 
 
-def _concern_table(con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | None) -> ConcernTable:
+def _concern_table(
+    con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | None, children_first: bool = False
+) -> ConcernTable:
     codes = [str(row[0]) for row in _fetch(con, exploitation_codes_sql())]
-    rows = _fetch(con, concerns_sql(report_groups_for(codes), roles=roles))
+    if children_first:
+        rows = _fetch(con, children_first_concerns_sql(report_groups_for(codes)))
+    else:
+        rows = _fetch(con, concerns_sql(report_groups_for(codes), roles=roles))
     names = {str(code): str(name) for code, name in _fetch(con, authorities_sql())}
 
     cells: dict[tuple[str, str | None], int] = {}
@@ -208,8 +245,14 @@ def _concern_table(con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | Non
     extra = sorted(a for a in by_authority if a is not None and a not in names)
     authorities = [Authority(code, names[code]) for code in names]
     authorities += [Authority(code, code) for code in extra]
+    # issue 13: with no geography no one can be placed: no column of silent zeros, and
+    # "Not known" says why (the geography stage records it in release_info)
+    unplaced = dict(_fetch(con, release_info_sql())).get("geography_unplaced")
+    if unplaced:
+        authorities = [a for a in authorities if by_authority.get(a.code)]
     if by_authority.get(None):
-        authorities.append(Authority(None, NOT_KNOWN))
+        label = f"{NOT_KNOWN} — {unplaced}" if unplaced else NOT_KNOWN
+        authorities.append(Authority(None, label))
     groups = tuple(REPORT_GROUPS) + tuple(sorted(g for g in by_group if g not in REPORT_GROUPS))
     for g in groups:
         for a in authorities:
@@ -225,9 +268,16 @@ def _concern_table(con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | Non
 
 
 def overview_figures(
-    con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    roles: Sequence[str] | None = None,
+    children_first: bool = False,
 ) -> Overview:
-    """Raw overview figures of the release open on ``con`` (not disclosure-controlled)."""
+    """Raw overview figures of the release open on ``con`` (not disclosure-controlled).
+
+    With ``children_first`` the concern table counts as :func:`children_first_concerns_sql`
+    does (``roles`` is then ignored); otherwise people in ``roles`` (default: every role).
+    """
     info = {str(k): "" if v is None else str(v) for k, v in _fetch(con, release_info_sql())}
     sources = tuple(
         SourceSummary(
@@ -253,5 +303,5 @@ def overview_figures(
         persons=int(persons),
         children=int(children),
         young_adults=int(young_adults),
-        concerns=_concern_table(con, roles=roles),
+        concerns=_concern_table(con, roles=roles, children_first=children_first),
     )

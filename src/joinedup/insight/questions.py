@@ -35,6 +35,7 @@ __all__ = [
     "RateSpec",
     "ValueSpec",
     "default_pack_files",
+    "check_questions",
     "default_pack_ids",
     "load_questions",
     "validate_questions",
@@ -326,6 +327,21 @@ def _load(partnership_dir: Path | None) -> tuple[list[Question], list[Problem]]:
 def validate_questions(partnership_dir: Path | None) -> list[Problem]:
     """Every problem with the default pack and ``DIR/questions/`` (empty when all is well)."""
     return _load(partnership_dir)[1]
+
+
+def check_questions(partnership_dir: Path) -> str:
+    """What ``joinedup check`` says of the questions: one line when every file is valid;
+    raises :class:`ConfigError` listing every problem otherwise."""
+    partnership_dir = Path(partnership_dir)
+    problems = validate_questions(partnership_dir)
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} problem(s) with the questions (default pack and "
+            f"{partnership_dir / QUESTIONS_DIR}); see docs/insight.md for the format:",
+            problems,
+        )
+    own = len(list((partnership_dir / QUESTIONS_DIR).glob("*.y*ml")))
+    return f"questions: the default pack and {own} of the partnership's own are valid."
 
 
 def load_questions(partnership_dir: Path | None) -> list[Question]:

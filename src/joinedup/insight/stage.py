@@ -1,6 +1,6 @@
-"""The insight stage of a build: person tables, places, networks, notes, then the questions.
+"""What the build's insight stage computes: person tables, places, networks, notes, answers.
 
-Registered in ``joinedup.pipeline.extra_stages()``; runs on the build's connection after
+``joinedup.pipeline.insight`` runs :func:`compute_insight` on the build's connection after
 persons and places are derived and before the release is published, so every answer is
 part of the immutable release and reading one is instant.
 """
@@ -12,43 +12,30 @@ from collections.abc import Callable, Mapping, Sequence
 
 import duckdb
 
-from joinedup.errors import ReleaseError
-from joinedup.insight.answers import compute_answers
+from joinedup.insight.answers import ALL
 from joinedup.insight.derived import derive_person_tables
 from joinedup.insight.groups import report_groups_for
 from joinedup.insight.networks import build_networks
 from joinedup.insight.notes import scrub_notes
+from joinedup.insight.periods import ALL_TIME, default_period
 from joinedup.insight.places import hotspot_sql
-from joinedup.insight.questions import Question, load_questions
-from joinedup.release.build import BuildContext
-from joinedup.release.store import open_current
+from joinedup.insight.questions import Question
+from joinedup.insight.results import compute_answers
 
-__all__ = ["PREVIOUS", "compute_insight", "insight_stage"]
+__all__ = ["PREVIOUS", "SOURCE_SPAN_SQL", "compute_insight"]
 
 #: Schema alias of the previous release while the stage runs.
 PREVIOUS = "_ju_previous"
 
-
-def _attach_previous(ctx: BuildContext) -> tuple[str, str] | None:
-    try:
-        handle = open_current(ctx.partnership_dir)
-    except ReleaseError:
-        return None
-    try:
-        path = str(handle.db_path).replace("'", "''")
-        ctx.con.execute(f"ATTACH '{path}' AS {PREVIOUS} (READ_ONLY)")
-    except duckdb.Error:
-        return None  # an unreadable previous release: no change figures, not a failed build
-    tables = {
-        str(r[0])
-        for r in ctx.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [PREVIOUS]
-        ).fetchall()
-    }
-    if not {"question", "question_result"} <= tables:
-        ctx.con.execute(f"DETACH {PREVIOUS}")
-        return None
-    return PREVIOUS, handle.release_id
+#: The history each extract covers, for "police data from October 2023" (issue 14).
+SOURCE_SPAN_SQL = """INSERT INTO source_span
+SELECT coalesce(s.source, e.source), coalesce(s.agency, e.agency), s.dataset, e.first_event,
+  e.last_event, coalesce(e.events, 0)
+FROM source s FULL JOIN (
+  SELECT source, any_value(agency) AS agency, min(event_date) AS first_event,
+    max(event_date) AS last_event, count(event_date) AS events
+  FROM event GROUP BY source
+) e ON e.source = s.source"""
 
 
 def compute_insight(
@@ -60,11 +47,14 @@ def compute_insight(
     reference: dt.date,
     previous: tuple[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    period: str = ALL_TIME,
 ) -> None:
     """Fill every insight table of the release open on ``con`` and answer ``questions``.
 
     ``agency_types`` maps agency id to its type (partnership.yaml); ``previous`` is
-    (schema alias, release id) of an attached previous release, for change figures.
+    (schema alias, release id) of an attached previous release, for change figures;
+    ``period`` is the partnership's default period (``insight.default_period``), stored
+    with all time.
     """
     report = progress or (lambda done, total: None)
     codes = [
@@ -84,31 +74,19 @@ def compute_insight(
     report(3, steps)
     scrub_notes(con)
     report(4, steps)
+    default = default_period(period, reference)
+    con.execute(
+        "INSERT INTO question_period VALUES ('all', ?, NULL, NULL, ?, ?)",
+        [ALL_TIME, ALL.label, default.all_time],
+    )
+    if not default.all_time:
+        con.execute(
+            "INSERT INTO question_period VALUES ('default', ?, ?, ?, ?, true)",
+            [period, default.start, default.end, default.label],
+        )
+    con.execute(SOURCE_SPAN_SQL)
     compute_answers(
         con, questions, sources_by_type={k: list(v) for k, v in sources_by_type.items()},
-        previous=previous,
+        previous=previous, periods=[default],
     )  # fmt: skip
     report(steps, steps)
-
-
-def insight_stage(ctx: BuildContext) -> None:
-    """The build stage: load and validate the questions, then :func:`compute_insight`."""
-    questions = load_questions(ctx.partnership_dir)
-    agency_types = {a.id: a.type for a in ctx.config.agencies}
-    sources_by_type: dict[str, list[str]] = {}
-    for src in ctx.config.sources:
-        sources_by_type.setdefault(agency_types.get(src.agency, "other"), []).append(src.id)
-    previous = _attach_previous(ctx)
-    try:
-        compute_insight(
-            ctx.con,
-            questions=questions,
-            agency_types=agency_types,
-            sources_by_type=sources_by_type,
-            reference=ctx.reference_date,
-            previous=previous,
-            progress=lambda done, total: ctx.progress("insight", done, total),
-        )
-    finally:
-        if previous is not None:
-            ctx.con.execute(f"DETACH {PREVIOUS}")

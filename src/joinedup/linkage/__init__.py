@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from joinedup.linkage.exact import IDENTIFIER_RULES, exact_record_person, person_id_for
-from joinedup.linkage.link import LinkOutcome, link_persons, link_stage, model_signature
+from joinedup.linkage.link import link_persons, link_stage, model_signature
 from joinedup.linkage.names import NicknameTable, load_nicknames, normalise_name
-from joinedup.linkage.report import truth_metrics
+from joinedup.linkage.report import LinkOutcome, truth_metrics
 from joinedup.linkage.review import ReviewPair, load_decisions, review_queue
 
 __all__ = [

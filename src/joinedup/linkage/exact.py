@@ -46,17 +46,25 @@ def _keys_sql() -> str:
     return " UNION ALL ".join(parts)
 
 
-def exact_edges_sql(inp: str) -> str:
+def exact_edges_sql(inp: str, ids: str | None = "identity_id") -> str:
     """Links on trusted identifiers between records of ``inp`` (the linkage input).
 
     Each identifier value held by several records links every one of them to the first
     (a star, so the edges grow with the records, not their square). Columns:
-    ``unique_id_l, unique_id_r, rule`` with rule the identifier's name.
+    ``unique_id_l, unique_id_r, rule`` with rule the identifier's name. ``ids`` is the
+    table of identifiers of declared kinds (issue 13): a ``shared`` kind links records of
+    any agency, an ``agency`` kind only records of one agency; the rule is the kind's name.
     """
     keys = " UNION ALL ".join(
         f"SELECT unique_id, '{name}' AS rule, ({expr}) AS key FROM {inp} WHERE ({expr}) IS NOT NULL"
         for name, expr in _INPUT_RULES
     )
+    if ids is not None:
+        keys += (
+            " UNION ALL SELECT i.unique_id, x.kind AS rule, CASE WHEN x.scope = 'shared' "
+            "THEN x.value ELSE i.agency || ':' || x.value END AS key "
+            f"FROM {inp} i JOIN {ids} x USING (source, source_record_id)"
+        )
     return (
         f"WITH k AS ({keys}), f AS (SELECT rule, key, min(unique_id) AS first FROM k "
         "GROUP BY rule, key HAVING count(*) > 1) "

@@ -18,13 +18,25 @@ Rows are ``(section, item, value, detail)``:
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-__all__ = ["ReportRow", "truth_metrics", "truth_metrics_from_tables"]
+from joinedup.config.model import LinkageConfig
+from joinedup.linkage.tables import insert_rows
+
+__all__ = [
+    "LinkOutcome",
+    "ReportRow",
+    "report_rows",
+    "truth_metrics",
+    "truth_metrics_from_tables",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -128,3 +140,91 @@ def truth_metrics(
         )
     finally:
         con.execute("DROP TABLE IF EXISTS _ju_lk_truth")
+
+
+@dataclass
+class LinkOutcome:
+    """What the link stage did."""
+
+    persons: int
+    records: int
+    mode: str  # full | incremental | identifiers
+    new_records: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    truth: dict[str, float] = field(default_factory=dict)
+    changes: Counter[str] = field(default_factory=Counter)
+    crowded: int = 0  # records left to identifier links: too many share name and birth date
+    reclustered: int = 0  # records clustered afresh (all of them unless incremental)
+
+
+def report_rows(
+    con: duckdb.DuckDBPyConnection, config: LinkageConfig, outcome: LinkOutcome, n_dec: int
+) -> list[ReportRow]:
+    rows = [
+        ReportRow("run", "mode", None, outcome.mode),
+        ReportRow("run", "engine", None, config.engine if outcome.mode != "identifiers" else None),
+        ReportRow("run", "records", float(outcome.records)),
+        ReportRow("run", "new_or_changed_records", float(outcome.new_records)),
+        ReportRow("run", "crowded_records", float(outcome.crowded)),
+        ReportRow("run", "reclustered_records", float(outcome.reclustered)),
+        ReportRow("run", "persons", float(outcome.persons)),
+        ReportRow("run", "match_threshold", config.match_threshold),
+        ReportRow("run", "review_threshold", config.review_threshold),
+    ]
+    rows += [ReportRow("seconds", k, v) for k, v in outcome.seconds.items()]
+    q: list[tuple[str, str]] = [
+        ("links_by_rule", "SELECT rule, count(*) FROM record_person GROUP BY 1 ORDER BY 1"),
+        (
+            "cluster_size",
+            "SELECT CASE WHEN n >= 20 THEN '20+' ELSE n::VARCHAR END, count(*) FROM "
+            "(SELECT person_id, count(*) AS n FROM record_person GROUP BY 1) "
+            "GROUP BY 1 ORDER BY min(n)",
+        ),
+        (
+            "agencies",
+            "SELECT agencies, count(*) FROM (SELECT rp.person_id, "
+            "string_agg(DISTINCT r.agency, ';' ORDER BY r.agency) AS agencies "
+            "FROM record_person rp JOIN record r USING (source, source_record_id) GROUP BY 1) "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+        ),
+        ("flags", "SELECT flag, count(*) FROM person_flag GROUP BY 1 ORDER BY 1"),
+        ("review", "SELECT status, count(*) FROM link_pair GROUP BY 1 ORDER BY 1"),
+    ]
+    for section, sql in q:
+        rows += [ReportRow(section, str(k), float(v)) for k, v in con.execute(sql).fetchall()]
+    rows.append(ReportRow("review", "decisions_applied", float(n_dec)))
+    rows += [ReportRow("changes", k, float(v)) for k, v in sorted(outcome.changes.items())]
+    for k, v in outcome.truth.items():
+        section = "truth_clusters" if k.startswith(("cluster", "persons")) else "truth_pairs"
+        rows.append(ReportRow(section, k, v))
+    return rows
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[ReportRow],
+    model_rows: dict[str, str],
+    config: LinkageConfig,
+    mode: str,
+) -> None:
+    insert_rows(
+        con,
+        "linkage_report",
+        {
+            "section": pa.array([r.section for r in rows], pa.string()),
+            "item": pa.array([r.item for r in rows], pa.string()),
+            "value": pa.array([r.value for r in rows], pa.float64()),
+            "detail": pa.array([r.detail for r in rows], pa.string()),
+        },
+    )
+    model_rows["config"] = config.model_dump_json()
+    model_rows["mode"] = mode
+    keys = sorted(model_rows)
+    insert_rows(
+        con,
+        "linkage_model",
+        {
+            "key": pa.array(keys, pa.string()),
+            "value": pa.array([model_rows[k] for k in keys], pa.string()),
+        },
+    )

@@ -8,18 +8,29 @@ Layout::
         release.duckdb
         manifest.json
       .building-<release-id>/  a build in progress (ignored; removed by the next build)
-      .build.lock              held while a build runs
+      .build.lock              held while a build runs; says which operation holds it
 
 A build writes everything into ``.building-<id>``, closes the database, renames the
 folder to ``<id>`` and only then replaces ``CURRENT``. A build that fails or is killed
 leaves ``CURRENT`` pointing at the previous, complete release.
+
+Only the owner can read any of it: ``releases/`` and every release folder are 0700, every
+file in them 0600 (``releases/`` is 0700 before a build writes anything, so a release's
+database is never readable by others even while it is being written).
+
+An operation killed while holding the lock (a build, or an upload swapping its file in)
+leaves its record in ``.build.lock`` and, for a build, its ``.building-<id>`` folder: the
+next holder of the lock writes a ``build_interrupted`` (or ``upload_interrupted``) audit
+entry naming it, then removes the debris.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -42,6 +53,9 @@ __all__ = [
     "ReleasesHeldOpen",
     "build_lock",
     "current_release_id",
+    "lock_context",
+    "private_dir",
+    "recover_interrupted",
     "list_releases",
     "new_release_id",
     "open_current",
@@ -55,6 +69,15 @@ DB_FILE = "release.duckdb"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 STAGING_PREFIX = ".building-"
+LOCK_FILE = ".build.lock"
+
+log = logging.getLogger(__name__)
+
+# What the operation holding the lock is, beyond its kind (a web build's id and who
+# started it): written into the lock's record, named by the audit entry if it is killed.
+_LOCK_CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "joinedup_lock_context", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -148,12 +171,37 @@ def staging_dir(partnership_dir: Path, release_id: str) -> Path:
     return releases_dir(partnership_dir) / f"{STAGING_PREFIX}{release_id}"
 
 
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and its missing parents) a folder only its owner can open (0700);
+    an existing folder of ours is brought to 0700 too."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.stat()
+    if st.st_mode & 0o777 != 0o700 and st.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
 @contextmanager
-def build_lock(partnership_dir: Path) -> Iterator[None]:
-    """Hold the partnership's build lock; refuse a second build running at once."""
-    rdir = releases_dir(partnership_dir)
-    rdir.mkdir(parents=True, exist_ok=True)
-    with (rdir / ".build.lock").open("a+") as fh:
+def lock_context(**info: str) -> Iterator[None]:
+    """Name the operation that will hold the build lock in this thread (e.g. the web
+    build's id and who started it), for the audit entry if it is killed."""
+    token = _LOCK_CONTEXT.set({k: str(v) for k, v in info.items()})
+    try:
+        yield
+    finally:
+        _LOCK_CONTEXT.reset(token)
+
+
+@contextmanager
+def build_lock(partnership_dir: Path, *, operation: str = "build") -> Iterator[None]:
+    """Hold the partnership's build lock; refuse a second build running at once.
+
+    ``operation`` (``build``, ``upload``) is recorded in the lock file while it is held,
+    so that if the process is killed the next holder can say what was interrupted; a
+    killed operation's debris is then audited and removed (see the module docstring)."""
+    rdir = private_dir(releases_dir(partnership_dir))
+    fd = os.open(rdir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -161,12 +209,110 @@ def build_lock(partnership_dir: Path) -> Iterator[None]:
                 f"Another build of {partnership_dir} is running. Wait for it to finish."
             ) from None
         try:
-            # no build holds the lock, so any staging folder is left from a killed build
-            for stale in rdir.glob(f"{STAGING_PREFIX}*"):
-                shutil.rmtree(stale, ignore_errors=True)
-            yield
+            _recover(Path(partnership_dir), rdir, fh.read())
+            record = {
+                "operation": operation,
+                "pid": os.getpid(),
+                "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                **(_LOCK_CONTEXT.get() or {}),
+            }
+            _rewrite(fh, json.dumps(record) + "\n")
+            try:
+                yield
+            except BaseException as exc:
+                if not isinstance(exc, Exception | GeneratorExit):  # Ctrl-C, SystemExit
+                    _audit_interrupted(Path(partnership_dir), record, [], how="stopped")
+                raise
         finally:
+            _rewrite(fh, "")
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def recover_interrupted(partnership_dir: Path) -> bool:
+    """Audit and clear what a killed build or upload left, now (a server calls this when
+    it starts); False when a build holds the lock, so there is nothing to recover."""
+    if not releases_dir(partnership_dir).is_dir():
+        return True
+    try:
+        with build_lock(partnership_dir, operation="recover"):
+            pass
+    except BuildError:
+        return False
+    return True
+
+
+def _rewrite(fh: Any, text: str) -> None:
+    fh.seek(0)
+    fh.truncate()
+    fh.write(text)
+    fh.flush()
+
+
+def _recover(partnership_dir: Path, rdir: Path, previous: str) -> None:
+    """No one holds the lock, so a record left in it, or a staging folder, is from an
+    operation that was killed: one audit entry each, then the debris goes."""
+    stale = sorted(rdir.glob(f"{STAGING_PREFIX}*"))
+    record: dict[str, Any] = {}
+    if previous.strip():
+        try:
+            loaded = json.loads(previous)
+            record = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            record = {"operation": "unknown"}
+        if record.get("operation") == "recover":
+            record = {}
+    if record or stale:
+        _audit_interrupted(partnership_dir, record, stale, how="killed")
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _audit_interrupted(
+    partnership_dir: Path, record: dict[str, Any], stale: list[Path], *, how: str
+) -> None:
+    base: dict[str, Any] = {
+        k: record[k]
+        for k in ("started_at", "started_by", "web_build_id", "pid", "source")
+        if k in record
+    }
+    base["how"] = how
+    operation = str(record.get("operation") or "build")
+    items: list[dict[str, Any]] = []
+    if operation == "upload" and not stale:
+        items.append(
+            {
+                "actor": "joinedup",
+                "action": "upload_interrupted",
+                "target": record.get("source"),
+                "detail": {**base, "stage": "replacing the file"},
+            }
+        )
+    else:
+        ids: list[str | None] = [p.name.removeprefix(STAGING_PREFIX) for p in stale] or [None]
+        for release_id in ids:
+            detail: dict[str, Any] = {**base, "build_id": release_id}
+            if release_id is not None:
+                detail["removed"] = f"{STAGING_PREFIX}{release_id}"
+            items.append(
+                {
+                    "actor": "joinedup",
+                    "action": "build_interrupted",
+                    "target": release_id,
+                    "detail": detail,
+                }
+            )
+    try:
+        from joinedup.state import open_state
+
+        with open_state(partnership_dir) as state:
+            state.audit.append_many(items)
+    except Exception as exc:  # never stop a build for this; say so loudly
+        log.error(
+            "Could not audit an interrupted %s in %s (%s)",
+            operation,
+            partnership_dir,
+            type(exc).__name__,
+        )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -177,6 +323,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _owner_only_tree(folder: Path) -> None:
+    """A release folder and everything in it: folders 0700, files 0600."""
+    folder.chmod(0o700)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o700)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o600)
+
+
 def publish(partnership_dir: Path, release_id: str, manifest: dict[str, Any]) -> ReleaseHandle:
     """Make a finished staging folder a release and then the current one, atomically."""
     rdir = releases_dir(partnership_dir)
@@ -184,7 +340,10 @@ def publish(partnership_dir: Path, release_id: str, manifest: dict[str, Any]) ->
     if not (staged / DB_FILE).is_file():
         raise BuildError(f"Nothing to publish: {staged} has no {DB_FILE}.")
     manifest_path = staged / MANIFEST_FILE
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _owner_only_tree(staged)
     for f in (staged / DB_FILE, manifest_path):
         with f.open("rb") as fh:
             os.fsync(fh.fileno())
@@ -192,7 +351,7 @@ def publish(partnership_dir: Path, release_id: str, manifest: dict[str, Any]) ->
     os.rename(staged, final)
     _fsync_dir(rdir)
     tmp = rdir / f".{CURRENT_FILE}.{release_id}.tmp"
-    with tmp.open("w") as fh:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         fh.write(release_id + "\n")
         fh.flush()
         os.fsync(fh.fileno())

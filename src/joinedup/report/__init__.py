@@ -1,7 +1,7 @@
 """Local profile reports: a board's picture of exploitation in HTML, PDF and Excel.
 
 A consumer stage like ``web`` and ``export``: every figure comes through
-``joinedup.disclosure`` for the report's tier. ``joinedup report DIR --board children
+``joinedup.views`` for the report's tier. ``joinedup report DIR --board children
 --tier strategic --format pdf`` is the command; see ``docs/reports.md``.
 """
 

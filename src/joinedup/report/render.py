@@ -15,11 +15,11 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from joinedup.disclosure import ReleaseLike, Tier
-from joinedup.export import to_xlsx
+from joinedup.present.assets import govuk_css
+from joinedup.present.format import format_count
+from joinedup.present.writers import to_xlsx
 from joinedup.report.sections import Report, ReportError, gather_report
-from joinedup.web.assets import VENDOR_DIR
-from joinedup.web.templating import format_count
+from joinedup.views import ReleaseLike, Tier
 
 __all__ = ["REPORT_FORMATS", "render_html", "write_report"]
 
@@ -38,7 +38,7 @@ _env.filters["count"] = format_count
 
 
 def _css() -> str:
-    govuk = VENDOR_DIR / "govuk-frontend" / "govuk-frontend.min.css"
+    govuk = govuk_css()
     parts = [govuk.read_text(encoding="utf-8")] if govuk.is_file() else []
     parts.append((_HERE / "templates" / "report.css").read_text(encoding="utf-8"))
     # Nothing in the file may fetch anything: GOV.UK's font faces go (joinedup uses the

@@ -6,10 +6,11 @@ A report follows the questions a board asks. :func:`gather_report` builds it:
 2. The overview: people with an exploitation concern by type and by authority, each
    authority side by side for a regional partnership.
 3. One section per question answered in the release that the board follows and the
-   tier may see (``joinedup.disclosure.questions``), shared questions first, then the
+   tier may see (``joinedup.views.questions``), shared questions first, then the
    partnership's local ones; broken down by authority, side by side, where a regional
    partnership's question allows it. A release built without answers just has none.
-4. Data quality: each source's rows read, loaded and quarantined, with caveats.
+4. Data quality: each source's rows read, loaded and quarantined (protected like
+   counts of people), with caveats.
 
 Narrative the partnership writes in ``DIR/narrative/*.md`` is placed in the section of
 the same id (``overview.md``, ``children_with_concern.md``, ``data_quality.md``), an
@@ -23,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from joinedup.disclosure import ReleaseLike, Tier, current_overview, partnership_config
 from joinedup.errors import JoinedupError
-from joinedup.export import ProtectedTable, answer_table, overview_tables
+from joinedup.present.charts import Chart, bar_chart, grouped_bar_chart
+from joinedup.present.tables import ProtectedTable, answer_table, overview_tables
 from joinedup.report.narrative import Narrative, read_narrative
-from joinedup.web.charts import Chart, bar_chart, grouped_bar_chart
+from joinedup.views import ReleaseLike, Tier, current_overview, partnership_config
 
 __all__ = ["BOARDS", "BOARD_QUESTIONS", "Report", "ReportError", "Section", "gather_report"]
 
@@ -107,8 +108,10 @@ def _overview_section(protected: dict[str, Any], tables: dict[str, ProtectedTabl
         "overview",
         "People with an exploitation concern",
         "Distinct people recorded as the victim or subject of at least one record of "
-        "exploitation, by type and by the local authority they live in. Persons of concern "
-        "are not counted here.",
+        "exploitation, and children recorded in it in any other role but witness (a child "
+        "recorded as a suspect or offender is a child with a concern first), by type and by "
+        "the local authority they live in. Adults recorded as persons of concern are not "
+        "counted here.",
     )
     concerns = protected.get("concerns")
     if concerns:
@@ -161,19 +164,27 @@ def _quality_section(tables: dict[str, ProtectedTable]) -> Section:
     s = Section(
         "data_quality",
         "Data quality",
-        "The agency extracts behind these figures. These are counts of rows in each file, "
-        "not of people. Rows that could not be read correctly are kept aside (quarantined) "
-        "and left out of every figure.",
+        "The agency extracts behind these figures: counts of rows in each file. A row stands "
+        "for a person or an event about one, so small counts are hidden (“c”) as counts of "
+        "people are. Rows that could not be read correctly are kept aside (quarantined) and "
+        "left out of every figure.",
     )
     src = tables.get("sources")
     if src is not None:
         s.tables.append(src)
-        read = sum(int(x or 0) for x in src.column("rows_read"))
-        held = sum(int(x or 0) for x in src.column("rows_quarantined"))
-        if read:
+        # The protected totals (never a sum of the shown rows: that would add up round a
+        # hidden count).
+        totals = src.meta.get("totals") or {}
+        read, held = totals.get("rows_read"), totals.get("rows_quarantined")
+        if isinstance(read, int) and isinstance(held, int) and read:
             s.caveats.append(
                 f"{held:,} of {read:,} rows ({held / read:.1%}) were quarantined across "
                 f"{len(src.rows)} extracts; figures leave those rows out."
+            )
+        elif read is not None:
+            s.caveats.append(
+                f"Rows were quarantined across {len(src.rows)} extracts; figures leave those "
+                "rows out. Counts too small to publish are shown as “c”."
             )
     s.caveats.append(
         "Figures count people whose records were linked across agencies. A person recorded "
@@ -190,8 +201,8 @@ def _question_sections(
     open_release: Callable[[Path], ReleaseLike] | None,
 ) -> list[Section]:
     try:
-        from joinedup.disclosure.questions import current_answer, current_questions
-    except ImportError:  # pragma: no cover - questions ship with joinedup.disclosure
+        from joinedup.views.questions import current_answer, current_questions
+    except ImportError:  # pragma: no cover - questions ship with joinedup.views
         return []
     try:
         listing = current_questions(partnership_dir, tier, open_release=open_release)

@@ -19,10 +19,12 @@ from joinedup.sources.mapping import (
     unmapped_codes_sql,
 )
 from joinedup.sources.readers import (
+    ReadReport,
     Staged,
     detect_encoding,
     drop_staged,
     read_source_sql,
+    record_read_quarantine,
     stage,
     stage_source,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "MAPPED_COLUMNS",
     "Crosswalks",
     "MappingPlan",
+    "ReadReport",
     "Staged",
     "detect_encoding",
     "drop_staged",
@@ -43,6 +46,7 @@ __all__ = [
     "plan_mapping",
     "plan_sql",
     "read_source_sql",
+    "record_read_quarantine",
     "resolve_crosswalks",
     "stage",
     "stage_source",

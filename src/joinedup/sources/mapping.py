@@ -23,9 +23,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from joinedup.config import FieldSpec, PartnershipConfig, SourceConfig
+from joinedup.config import FieldSpec, SourceConfig
+from joinedup.sources.crosswalks import Crosswalks, resolve_crosswalks
+from joinedup.sources.derive import derived_text_sql
+from joinedup.sources.events import plan_linked_events
+from joinedup.sources.indicators import exploitation_rows_sql, plan_indicators
 from joinedup.sources.parsers import (
     DEFAULT_TRUE_VALUES,
     MIN_YEAR,
@@ -34,7 +37,7 @@ from joinedup.sources.parsers import (
     full_name_forename_sql,
     full_name_surname_sql,
 )
-from joinedup.taxonomy import compile_crosswalk, load_crosswalk_csv, load_taxonomy
+from joinedup.sources.values import plan_values
 
 __all__ = [
     "DATE_FIELDS",
@@ -147,35 +150,6 @@ def _ident(s: str) -> str:
     return '"' + s.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class Crosswalks:
-    """Resolved crosswalks: name -> (normalised local code -> ';'-joined taxonomy codes).
-
-    Local codes are matched as :func:`joinedup.taxonomy.normalise_local_code` does: trimmed,
-    inner whitespace collapsed, case-folded. A code mapped to nothing on purpose gives ''.
-    ``ethnicity_codes`` are the taxonomy's ethnicity codes (a value outside them is invalid).
-    """
-
-    tables: dict[str, dict[str, str]]
-    ethnicity_codes: frozenset[str] = field(default_factory=frozenset)
-
-    def case_sql(self, name: str, expr: str) -> str:
-        """The taxonomy codes for ``expr``; NULL where the crosswalk does not know it.
-
-        Clean codes match on ``lower(expr)`` alone; only values that miss are normalised
-        fully (whitespace collapsed) and tried again.
-        """
-        codes = self.tables[name]
-        if not codes:
-            return "CAST(NULL AS VARCHAR)"
-        arms = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(codes.items()))
-        slow = f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
-        return (
-            f"coalesce((CASE lower({expr}) {arms} END), "
-            f"CASE WHEN {expr} IS NOT NULL THEN (CASE {slow} {arms} END) END)"
-        )
-
-
 def text_sql(spec: FieldSpec, prefix: str = "") -> str:
     """The field's raw text: trimmed, blank as NULL (``prefix`` qualifies columns)."""
     if spec.value is not None:
@@ -216,9 +190,15 @@ class MappingPlan:
     key_exprs: dict[str, str] = field(default_factory=dict)  # _k<n> -> SQL
     valid: dict[str, str] = field(default_factory=dict)  # field path -> condition
     bad_dates: list[tuple[str, str, str]] = field(default_factory=list)  # (col, text, names)
+    # issue 13: columns beyond MAPPED_COLUMNS (linked events, indicators: sources/events.py,
+    # sources/indicators.py), the field each comes from, and which are dates
+    extra: dict[str, str] = field(default_factory=dict)  # column -> SQL over _t<n>
+    extra_paths: dict[str, str] = field(default_factory=dict)  # field path -> column
+    extra_dates: set[str] = field(default_factory=set)
+    cw: Crosswalks | None = None  # issue 13: derived values need the partnership's lookups
 
     def text(self, path: str, spec: FieldSpec) -> str:
-        raw = text_sql(spec)
+        raw = (derived_text_sql(spec, self.cw.values) if self.cw else None) or text_sql(spec)
         if spec.value is not None:
             return raw
         alias = self.texts.setdefault(raw, f"_t{len(self.texts)}")
@@ -271,7 +251,7 @@ def plan_mapping(
     native_dates: frozenset[str] = frozenset(),
 ) -> MappingPlan:
     """Compile a source's mapping; ``as_of`` (the extract date) bounds valid dates."""
-    plan = MappingPlan(source)
+    plan = MappingPlan(source, cw=cw)
     out = plan.exprs
     m = source.identity
 
@@ -333,7 +313,10 @@ def plan_mapping(
         codes = ", ".join(_lit(c) for c in sorted(cw.ethnicity_codes))
         out["ethnicity"] = f"(CASE WHEN {eth} IN ({codes}) THEN {eth} END)" if codes else eth
     _other_exprs(plan, source, cw, val)
+    plan_linked_events(plan, val)  # issue 13
+    plan_values(plan, source, cw, dates=DATE_FIELDS)  # issue 13: sources/values.py
     _valid_conditions(plan, as_of)
+    plan_indicators(plan, cw)  # issue 13: after, as it owns its fields' validity
     return plan
 
 
@@ -402,11 +385,11 @@ def _valid_conditions(plan: MappingPlan, as_of: dt.date | None) -> None:
         if path in plan.keys:
             plan.valid[path] = f"{plan.keys[path]} IS NOT NULL"
             continue
-        col = _PATH_TO_COLUMN.get(path)
-        if col is None or col not in plan.exprs:
+        col = _PATH_TO_COLUMN.get(path) or plan.extra_paths.get(path)
+        if col is None or (col not in plan.exprs and col not in plan.extra):
             plan.valid[path] = "true"
             continue
-        if col in date_cols:
+        if col in date_cols or col in plan.extra_dates:
             plan.valid[path] = f"{col} BETWEEN DATE '{MIN_YEAR}-01-01' AND {latest}"
         else:
             plan.valid[path] = f"{col} IS NOT NULL"
@@ -439,8 +422,11 @@ def plan_sql(plan: MappingPlan, raw_table: str) -> str:
                 f"CASE WHEN {plan.field_text[path]} IS NOT NULL AND {col} IS NULL "
                 f"THEN {_lit(names)} END"
             )
+    for col, text, names in plan.bad_dates:  # issue 13: dates of linked events
+        checks.append(f"CASE WHEN {text} IS NOT NULL AND {col} IS NULL THEN {_lit(names)} END")
     carried = "".join(f", {a}" for a in [*plan.texts.values(), *plan.key_exprs])
     parsed = ", ".join(f"{exprs.get(c, 'NULL')} AS {c}" for c in MAPPED_COLUMNS)
+    parsed += "".join(f", {sql} AS {col}" for col, sql in plan.extra.items())
     layer_p = f"SELECT _row{carried}, {parsed} FROM ({layer_k})"
     bad = (
         f"list_filter([{', '.join(dict.fromkeys(checks))}], lambda x: x IS NOT NULL)"
@@ -455,38 +441,8 @@ def plan_sql(plan: MappingPlan, raw_table: str) -> str:
             )
         else:
             outer.append(c)
-    keys = "".join(f", {a}" for a in plan.key_exprs)
+    keys = "".join(f", {a}" for a in [*plan.extra, *plan.key_exprs])
     return f"SELECT _row, {', '.join(outer)}{keys}, {bad} AS _bad_dates FROM ({layer_p})"
-
-
-def exploitation_rows_sql(
-    source: SourceConfig, mapped_table: str, cw: Crosswalks, *, event_id: str
-) -> str:
-    """SELECT (event_id, exploitation_type, local_code) for every recognised local code.
-
-    ``event_id`` is the SQL expression over ``mapped_table`` that gives the event's id.
-    """
-    ev = source.event
-    if ev is None or ev.exploitation is None:
-        return (
-            "SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS exploitation_type, "
-            "NULL::VARCHAR AS local_code LIMIT 0"
-        )
-    spec = ev.exploitation
-    split = (
-        f"string_split(exploitation_raw, {_lit(spec.split)})"
-        if spec.split
-        else "[exploitation_raw]"
-    )
-    mapped = cw.case_sql(spec.crosswalk, "local_code") if spec.crosswalk else "lower(local_code)"
-    return (
-        "SELECT DISTINCT event_id, trim(unnest(string_split(mapped, ';'))) AS exploitation_type, "
-        "local_code FROM ("
-        f"SELECT event_id, local_code, {mapped} AS mapped FROM ("
-        f"SELECT {event_id} AS event_id, trim(unnest({split})) AS local_code "
-        f"FROM {_ident(mapped_table)} WHERE exploitation_raw IS NOT NULL)) "
-        "WHERE mapped IS NOT NULL AND mapped <> ''"
-    )
 
 
 def field_quality_sql(plan: MappingPlan, raw_table: str, mapped_table: str, cw: Crosswalks) -> str:
@@ -545,42 +501,45 @@ def field_quality_sql(plan: MappingPlan, raw_table: str, mapped_table: str, cw: 
 def unmapped_codes_sql(plan: MappingPlan, raw_table: str, cw: Crosswalks) -> str:
     """SELECT (field, column_name, local_code, rows): every value a crosswalk does not know.
 
-    Read from the raw rows the filters keep. Codes are cut to 60 characters; a crosswalked
-    column holds codes, not free text.
+    Read from the raw rows the filters keep, in one scan: each crosswalked column's values
+    are counted together (grouping sets), and the crosswalks are applied to the distinct
+    values only, not to every row. Codes are cut to 60 characters; a crosswalked column
+    holds codes, not free text.
     """
     raw_of = {alias: raw for raw, alias in plan.texts.items()}
-    where = filter_sql(plan.source)
-    parts = []
-    for path, spec in sorted(plan.source.field_specs().items()):
-        alias = plan.field_text.get(path)
-        if spec.crosswalk is None or alias is None:
-            continue
-        t = raw_of[alias]
-        cols = _lit(", ".join(spec.source_columns()))
-        head = f"SELECT {_lit(path)} AS field, {cols} AS column_name, left(code, 60) AS local_code"
-        case = cw.case_sql(spec.crosswalk, "code")
-        items = f"unnest(string_split({t}, {_lit(spec.split)}))" if spec.split else t
-        parts.append(
-            f"{head}, count(*) AS rows FROM (SELECT trim({items}) AS code "
-            f"FROM {_ident(raw_table)} WHERE {where} AND {t} IS NOT NULL) "
-            f"WHERE code <> '' AND ({case}) IS NULL GROUP BY ALL"
-        )
-    if not parts:
+    specs = [
+        (path, spec)
+        for path, spec in sorted(plan.source.field_specs().items())
+        if spec.crosswalk is not None and plan.field_text.get(path) is not None
+    ]
+    if not specs:
         return (
             "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS column_name, "
             "NULL::VARCHAR AS local_code, 0::BIGINT AS rows LIMIT 0"
         )
-    return " UNION ALL ".join(f"({p})" for p in parts)
-
-
-def resolve_crosswalks(cfg: PartnershipConfig, base: Path) -> Crosswalks:
-    """Load and compile every crosswalk (inline or CSV) for use in SQL."""
-    taxonomy = load_taxonomy(cfg.taxonomy_version)
-    tables: dict[str, dict[str, str]] = {}
-    for name, c in cfg.crosswalks.items():
-        codes = c.codes if c.codes is not None else load_crosswalk_csv(base / str(c.file))
-        compiled = compile_crosswalk(
-            taxonomy, c.list, codes, where=f"partnership.yaml crosswalks.{name}"
+    cols: dict[str, str] = {}
+    for path, _ in specs:
+        cols.setdefault(raw_of[plan.field_text[path]], f"_u{len(cols)}")
+    select = ", ".join(f"{t} AS {a}" for t, a in cols.items())
+    sets = ", ".join(f"({a})" for a in cols.values())
+    counts = (
+        f"SELECT {', '.join(cols.values())}, count(*) AS n FROM (SELECT {select} "
+        f"FROM {_ident(raw_table)} WHERE {filter_sql(plan.source)}) "
+        f"GROUP BY GROUPING SETS ({sets})"
+    )
+    parts = []
+    for path, spec in specs:
+        a = cols[raw_of[plan.field_text[path]]]
+        crosswalk = spec.crosswalk
+        assert crosswalk is not None
+        case = cw.case_sql(crosswalk, "code")
+        items = f"unnest(string_split({a}, {_lit(spec.split)}))" if spec.split else a
+        parts.append(
+            f"SELECT {_lit(path)} AS field, {_lit(', '.join(spec.source_columns()))} AS "
+            "column_name, left(code, 60) AS local_code, sum(n)::BIGINT AS rows FROM ("
+            f"SELECT trim({items}) AS code, n FROM _ju_codes WHERE {a} IS NOT NULL) "
+            f"WHERE code <> '' AND ({case}) IS NULL GROUP BY ALL"
         )
-        tables[name] = {k: ";".join(v) for k, v in compiled.mapping.items()}
-    return Crosswalks(tables, frozenset(taxonomy.codes("ethnicity")))
+    return f"WITH _ju_codes AS MATERIALIZED ({counts}) " + " UNION ALL ".join(
+        f"({p})" for p in parts
+    )

@@ -20,6 +20,7 @@ from joinedup.state.database import HEAD_FILE, State, StateError, open_state
 from joinedup.state.decisions import Decision, LinkDecision, LinkDecisions, RecordKey
 from joinedup.state.engine import STATE_DIR, STATE_FILE, state_url
 from joinedup.state.migrate import current_revision, head_revision
+from joinedup.state.purposes import SessionPurposes
 
 __all__ = [
     "HEAD_FILE",
@@ -32,6 +33,7 @@ __all__ = [
     "LinkDecision",
     "LinkDecisions",
     "RecordKey",
+    "SessionPurposes",
     "State",
     "StateError",
     "VerifyResult",

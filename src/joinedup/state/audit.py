@@ -1,38 +1,65 @@
-"""The audit log: append-only and hash-chained, reached as ``State.audit``.
+"""The audit log: append-only and hash-chained with a key, reached as ``State.audit``.
 
-Each entry holds the SHA-256 of its own contents and of the entry before it, so editing,
-deleting or reordering any entry breaks the chain at that entry. Removing entries from
+Each entry holds an HMAC-SHA256 of its own contents and of the entry before it, keyed
+with the audit key: derived from the partnership's secret (``DIR/.joinedup-secret``),
+which is never in the database. Editing, deleting or reordering any entry breaks the
+chain at that entry, and an entry forged by someone who can change the database but not
+read the secret fails verification, whatever hash they give it. Removing entries from
 the end is caught by the head: the last entry's number and hash, kept both in the
 database (``audit_head``) and in a file beside it in the partnership folder
-(``DIR/state/audit-head.json``), which someone editing the database alone cannot reach.
-The database also refuses UPDATE and DELETE on the log (triggers).
+(``DIR/state/audit-head.json``, made when the database is made); a missing head file is
+a failure. The database also refuses UPDATE and DELETE on the log (triggers).
+
+Chains written before the key (plain SHA-256, "legacy") are kept and checked as they
+were: the first write by this version appends an ``audit_chain_keyed`` entry (keyed,
+naming how many legacy entries come before it) and keys everything from there on;
+``verify`` reports the legacy entries separately and never lets an unkeyed entry
+stand after that point. A chain is keyed this way only when the head file (from the
+older version) agrees with the database, so an attacker cannot pass off a rewritten
+chain as legacy by deleting the head file.
 
 Entries never hold a name, date of birth, postcode or identifier of a person: targets are
 pseudonymous person ids, release ids, source ids, user names of staff.
+
+The parts: one entry, its hash and what it may hold (``audit_entry``); walking the chain
+(``audit_verify``); the head file (``audit_head``); appending and reading here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import os
-import threading
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from joinedup.state.audit_entry import (
+    GENESIS,
+    KEYED_ACTION,
+    SYSTEM_ACTOR,
+    AuditEntry,
+    Prepared,
+    at_text,
+    canonical,
+    entry_from_row,
+    entry_hash,
+    prepare,
+    stored_hash,
+)
+from joinedup.state.audit_head import HeadFile
+from joinedup.state.audit_verify import AuditProblem, VerifyResult, walk_chain
+from joinedup.state.keys import key_fingerprint
 from joinedup.state.tables import audit_head, audit_log
 
-_HEAD_FILE_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 __all__ = [
     "GENESIS",
+    "KEYED_ACTION",
     "AuditEntry",
     "AuditLog",
     "AuditProblem",
@@ -40,128 +67,36 @@ __all__ = [
     "entry_hash",
 ]
 
-GENESIS = "0" * 64
-
-#: Keys refused in ``detail``: they would put a person's identifying data in the log.
-FORBIDDEN_DETAIL_KEYS = frozenset(
-    {
-        "name",
-        "forename",
-        "surname",
-        "full_name",
-        "dob",
-        "date_of_birth",
-        "postcode",
-        "address",
-        "nhs_number",
-        "upn",
-        "pnc_id",
-        "local_id",
-    }
-)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    seq: int
-    at: dt.datetime
-    actor: str
-    action: str
-    target: str | None
-    purpose: str | None
-    detail: dict[str, Any]
-    agencies: tuple[str, ...]
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True)
-class AuditProblem:
-    """One break in the chain; ``seq`` is the entry number where it shows (None: the head)."""
-
-    seq: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"entry {self.seq}: {self.message}" if self.seq is not None else self.message
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    entries: int
-    head_hash: str
-    problems: list[AuditProblem] = field(default_factory=list)
-
-
-def _at_text(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _canonical(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _agencies_text(agencies: Iterable[str]) -> str:
-    items = sorted(set(agencies))
-    for a in items:
-        if not a or "," in a:
-            raise ValueError("agency ids in the audit log are non-empty and have no commas")
-    return "," + ",".join(items) + "," if items else ""
-
-
-def entry_hash(
-    *,
-    seq: int,
-    at: str,
-    actor: str,
-    action: str,
-    target: str | None,
-    purpose: str | None,
-    detail: str,
-    agencies: str,
-    prev_hash: str,
-) -> str:
-    """SHA-256 over an entry's stored fields and the previous entry's hash."""
-    body = json.dumps(
-        [seq, at, actor, action, target, purpose, detail, agencies, prev_hash],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-def _check_detail(detail: dict[str, Any]) -> None:
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if not isinstance(k, str):
-                    raise ValueError("audit detail keys must be text")
-                if k.lower() in FORBIDDEN_DETAIL_KEYS:
-                    raise ValueError(
-                        f"audit detail may not hold '{k}': the log never holds a person's "
-                        "identifying data; name the pseudonymous person id instead"
-                    )
-                walk(v)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v)
-        elif not (value is None or isinstance(value, str | int | float | bool)):
-            raise ValueError("audit detail values must be JSON: text, numbers, lists, maps")
-
-    walk(detail)
-
 
 class AuditLog:
-    """The audit log of one state database."""
+    """The audit log of one state database.
+
+    ``key`` gives the audit key (called once, when first needed): see
+    :func:`joinedup.state.keys.audit_key`.
+    """
 
     def __init__(
         self,
         session: Callable[[], AbstractContextManager[Session]],
         head_file: Path | None,
+        key: Callable[[], bytes],
     ) -> None:
         self._session = session
-        self._head_file = head_file
+        self._head = HeadFile(head_file)
+        self._key_source = key
+        self._key: bytes | None = None
+        self._keyed = False  # the chain's last entry is known to be keyed
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = self._key_source()
+        return self._key
+
+    @property
+    def key_fingerprint(self) -> str:
+        """A short name of the audit key (never the key)."""
+        return key_fingerprint(self.key)
 
     def append(
         self,
@@ -188,27 +123,24 @@ class AuditLog:
         """Add several entries at the end of the chain in one transaction, in order (each
         item holds :meth:`append`'s keyword arguments): one write for a page that shows
         many people at once, chained exactly as the same appends one by one."""
-        prepared = []
-        for item in items:
-            actor, action = item.get("actor"), item.get("action")
-            if not actor or not action:
-                raise ValueError("an audit entry needs an actor and an action")
-            detail = dict(item.get("detail") or {})
-            _check_detail(detail)
-            prepared.append(
-                (
-                    str(actor),
-                    str(action),
-                    item.get("target"),
-                    item.get("purpose"),
-                    detail,
-                    _canonical(detail),
-                    _agencies_text(item.get("agencies") or ()),
-                )
-            )
+        prepared = [prepare(item) for item in items]
         if not prepared:
             return []
-        at = _at_text(dt.datetime.now(dt.UTC))
+        written = self._write(prepared)
+        return written[len(written) - len(prepared) :]
+
+    def key_chain(self) -> AuditEntry | None:
+        """Key a chain written by an older joinedup (unkeyed) now, if it is one and the
+        head file agrees with the database: the ``audit_chain_keyed`` entry written, or
+        None when there was nothing to do (``joinedup audit verify`` calls this first;
+        every append does the same)."""
+        self._keyed = False  # look again, whatever this process last wrote
+        written = self._write([])
+        return written[0] if written else None
+
+    def _write(self, prepared: list[Prepared]) -> list[AuditEntry]:
+        key = self.key
+        at = at_text(dt.datetime.now(dt.UTC))
         out: list[AuditEntry] = []
         with self._session() as s:
             head = s.execute(
@@ -216,7 +148,20 @@ class AuditLog:
                 .where(audit_head.c.id == 1)
                 .with_for_update()
             ).one()
-            seq, prev = head.seq, head.hash
+            start_seq, seq, prev = head.seq, head.seq, head.hash
+            keyed_now = self._needs_keying(s, seq, prev)
+            if keyed_now:
+                detail = {
+                    "legacy_entries": seq,
+                    "scheme": "hmac-sha256",
+                    "key": key_fingerprint(key),
+                }
+                prepared = [
+                    (SYSTEM_ACTOR, KEYED_ACTION, None, None, detail, canonical(detail), ""),
+                    *prepared,
+                ]
+            if not prepared:
+                return []
             rows = []
             for actor, action, target, purpose, detail, detail_text, agencies_text in prepared:
                 seq += 1
@@ -230,6 +175,7 @@ class AuditLog:
                     detail=detail_text,
                     agencies=agencies_text,
                     prev_hash=prev,
+                    key=key,
                 )
                 rows.append(
                     {
@@ -262,8 +208,42 @@ class AuditLog:
                 prev = digest
             s.execute(insert(audit_log), rows)
             s.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
-        self._write_head_file(seq, prev)
+        self._keyed = True
+        keyed_from = start_seq + 1 if keyed_now else (1 if start_seq == 0 else None)
+        self._head.advance(seq, prev, keyed_from=keyed_from)
         return out
+
+    def _needs_keying(self, s: Session, head_seq: int, head_hash: str) -> bool:
+        """Whether this write must first key an older joinedup's unkeyed chain: its last
+        entry has a plain SHA-256 hash, and the head file the older version wrote agrees
+        with the database (without that agreement a rewritten chain could pass for a
+        legacy one; its entries are left for :meth:`verify` to report)."""
+        if self._keyed or head_seq == 0:
+            return False
+        last = s.execute(select(audit_log).where(audit_log.c.seq == head_seq)).first()
+        if last is None:
+            return False
+        m = last._mapping
+        if m["hash"] != head_hash or stored_hash(m, self.key) == m["hash"]:
+            return False
+        if stored_hash(m, None) != m["hash"]:
+            return False
+        found = self._head.read()
+        if found is None or "keyed_from" in found:
+            log.warning(
+                "The audit log's last entry is unkeyed but the head file does not show a "
+                "chain from an older joinedup; not keying it. Run `joinedup audit verify`."
+            )
+            return False
+        file_seq, file_hash = found.get("seq"), found.get("hash")
+        if not isinstance(file_seq, int) or not 0 <= file_seq <= head_seq:
+            return False
+        if file_seq == 0:
+            return False  # an older joinedup wrote entries here: its file would record them
+        at_file = s.execute(
+            select(audit_log.c.hash).where(audit_log.c.seq == file_seq)
+        ).scalar_one_or_none()
+        return bool(at_file == file_hash)
 
     def entries(
         self,
@@ -291,134 +271,37 @@ class AuditLog:
         if limit is not None:
             q = q.limit(limit)
         with self._session() as s:
-            return [_entry(r._mapping) for r in s.execute(q)]
+            return [entry_from_row(r._mapping) for r in s.execute(q)]
 
     def count(self) -> int:
         with self._session() as s:
             return int(s.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar_one())
 
     def verify(self) -> VerifyResult:
-        """Walk the whole chain; every edit, deletion or reordering is a problem."""
-        problems: list[AuditProblem] = []
-        prev_hash, expected = GENESIS, 1
-        n = 0
-        hashes: dict[int, str] = {}
+        """Walk the whole chain; every edit, deletion, reordering, entry not keyed with
+        the audit key, or removal from the end (head row or head file) is a problem."""
+        key = self.key
         with self._session() as s:
-            head = s.execute(select(audit_head.c.seq, audit_head.c.hash)).all()
-            rows = s.execute(select(audit_log).order_by(audit_log.c.seq))
-            for r in rows:
-                m = r._mapping
-                seq = m["seq"]
-                n += 1
-                if seq != expected:
-                    span = f"{expected}" if seq == expected + 1 else f"{expected} to {seq - 1}"
-                    problems.append(
-                        AuditProblem(seq, f"entries {span} before it are missing (deleted)")
-                        if seq > expected
-                        else AuditProblem(seq, "is out of sequence")
-                    )
-                if m["prev_hash"] != prev_hash:
-                    problems.append(
-                        AuditProblem(
-                            seq,
-                            "does not follow on from the entry before it "
-                            "(an entry was deleted, inserted or moved here)",
-                        )
-                    )
-                digest = entry_hash(
-                    seq=seq,
-                    at=m["at"],
-                    actor=m["actor"],
-                    action=m["action"],
-                    target=m["target"],
-                    purpose=m["purpose"],
-                    detail=m["detail"],
-                    agencies=m["agencies"],
-                    prev_hash=m["prev_hash"],
-                )
-                if digest != m["hash"]:
-                    problems.append(
-                        AuditProblem(seq, "was changed after it was written (hash mismatch)")
-                    )
-                hashes[seq] = m["hash"]
-                prev_hash, expected = m["hash"], seq + 1
-        last_seq = expected - 1
-        if len(head) != 1:
-            problems.append(AuditProblem(None, "the audit head record is missing or repeated"))
-        else:
-            head_seq, head_hash = head[0]
-            if head_seq != last_seq or (head_seq and hashes.get(head_seq) != head_hash):
-                problems.append(
-                    AuditProblem(
-                        None,
-                        f"the log ends at entry {last_seq} but its head records entry "
-                        f"{head_seq} (entries removed from the end, or the head edited)",
-                    )
-                )
-        problems.extend(self._check_head_file(hashes, last_seq))
-        return VerifyResult(ok=not problems, entries=n, head_hash=prev_hash, problems=problems)
+            walk = walk_chain(s, key)
+        file_problems, file_status = self._head.check(walk.hashes, walk.last_seq, walk.keyed_from)
+        problems = [*walk.problems, *file_problems]
+        problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+        return VerifyResult(
+            ok=not problems,
+            entries=walk.entries,
+            head_hash=walk.last_hash,
+            problems=problems,
+            first_seq=walk.first_seq,
+            last_seq=walk.last_seq if walk.entries else None,
+            key_fingerprint=key_fingerprint(key),
+            legacy_entries=walk.legacy_entries,
+            keyed_from=walk.keyed_from,
+            head_file=None if self._head.path is None else str(self._head.path),
+            head_file_status=file_status,
+        )
 
-    # The head file: outside the database, so truncation needs two places edited.
-
-    def _read_head_file(self) -> dict[str, Any] | None:
-        if self._head_file is None or not self._head_file.is_file():
-            return None
-        try:
-            data = json.loads(self._head_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"seq": -1, "hash": ""}
-        return data if isinstance(data, dict) else {"seq": -1, "hash": ""}
-
-    def _write_head_file(self, seq: int, digest: str) -> None:
-        if self._head_file is None:
-            return
-        # Threads of one server append at once: one at a time here, so a later entry's
-        # head is never overwritten by an earlier one, and a temporary file of its own
-        # per thread, so one thread's rename cannot take another's file away.
-        with _HEAD_FILE_LOCK:
-            current = self._read_head_file()
-            if current is not None and isinstance(current.get("seq"), int):
-                if current["seq"] >= seq:
-                    return
-            self._head_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = self._head_file.with_name(
-                f".{self._head_file.name}.{os.getpid()}.{threading.get_ident()}"
-            )
-            tmp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n", encoding="utf-8")
-            os.replace(tmp, self._head_file)
-
-    def _check_head_file(self, hashes: dict[int, str], last_seq: int) -> list[AuditProblem]:
-        data = self._read_head_file()
-        if data is None:
-            return []
-        seq, digest = data.get("seq"), data.get("hash")
-        if not isinstance(seq, int) or seq < 0 or not isinstance(digest, str):
-            return [AuditProblem(None, f"the head file {self._head_file} is not readable")]
-        if seq == 0:
-            return []
-        if seq > last_seq:
-            return [
-                AuditProblem(
-                    None,
-                    f"the head file records entry {seq} but the log ends at entry {last_seq} "
-                    "(entries removed from the end)",
-                )
-            ]
-        if hashes.get(seq) != digest:
-            return [AuditProblem(seq, "does not match the hash recorded in the head file")]
-        return []
-
-
-def _entry(m: Any) -> AuditEntry:
-    return AuditEntry(
-        seq=m["seq"],
-        at=dt.datetime.fromisoformat(m["at"]),
-        actor=m["actor"],
-        action=m["action"],
-        target=m["target"],
-        purpose=m["purpose"],
-        detail=json.loads(m["detail"]),
-        agencies=tuple(a for a in m["agencies"].split(",") if a),
-        prev_hash=m["prev_hash"],
-        hash=m["hash"],
-    )
+    def start_head_file(self) -> None:
+        """Make the head file of a database just made (entry 0, keyed from entry 1),
+        unless one is there: from then on a missing head file is a failure. Called by
+        ``open_state`` when it creates the database."""
+        self._head.start()

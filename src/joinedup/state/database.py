@@ -15,7 +15,9 @@ from joinedup.errors import JoinedupError
 from joinedup.state.audit import AuditLog
 from joinedup.state.decisions import LinkDecisions
 from joinedup.state.engine import STATE_DIR, make_engine, state_url
-from joinedup.state.migrate import migrate_to_head
+from joinedup.state.keys import audit_key
+from joinedup.state.migrate import current_revision, migrate_to_head
+from joinedup.state.purposes import SessionPurposes
 
 __all__ = ["HEAD_FILE", "State", "StateError", "open_state"]
 
@@ -30,7 +32,8 @@ class State:
     """The application state of one partnership: users, sessions, review decisions and
     the audit log, in SQLite or PostgreSQL.
 
-    Small namespaces hold the parts: ``link_decisions`` and ``audit`` here;
+    Small namespaces hold the parts: ``link_decisions``, ``audit`` and
+    ``session_purposes`` (why a user opened identifying data, per web session) here;
     ``joinedup.access`` adds users and sessions on top through :meth:`session`.
     """
 
@@ -39,7 +42,11 @@ class State:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.link_decisions = LinkDecisions(self.session)
-        self.audit = AuditLog(self.session, self.partnership_dir / STATE_DIR / HEAD_FILE)
+        self.session_purposes = SessionPurposes(self.session)
+        folder = self.partnership_dir
+        self.audit = AuditLog(
+            self.session, folder / STATE_DIR / HEAD_FILE, key=lambda: audit_key(folder)
+        )
 
     @property
     def dialect(self) -> str:
@@ -75,6 +82,7 @@ def open_state(partnership_dir: Path, *, url: str | None = None) -> State:
     """
     engine = make_engine(state_url(Path(partnership_dir), url))
     try:
+        created = current_revision(engine) is None
         migrate_to_head(engine)
     except ModuleNotFoundError as exc:
         engine.dispose()
@@ -88,4 +96,8 @@ def open_state(partnership_dir: Path, *, url: str | None = None) -> State:
             f"The app state database cannot be opened ({type(exc.orig).__name__}); check "
             "app_state in partnership.yaml and that the database server is running."
         ) from exc
-    return State(Path(partnership_dir), engine)
+    state = State(Path(partnership_dir), engine)
+    if created:
+        # from now on a missing head file means someone removed it (docs/governance.md)
+        state.audit.start_head_file()
+    return state

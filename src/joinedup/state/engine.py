@@ -81,6 +81,23 @@ def _sqlite_begin(con: Any) -> None:
     con.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _owner_only(db: Path) -> None:
+    """The SQLite file made 0600 before SQLite writes to it (SQLite gives its -wal and
+    -shm files the same mode), and an older state's file brought to 0600: the state holds
+    password hashes, sessions and the audit log."""
+    try:
+        fd = os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            st = db.stat()
+            if st.st_mode & 0o777 != 0o600 and st.st_uid == os.getuid():
+                db.chmod(0o600)
+        except OSError:
+            pass  # not ours to change: the deployment's choice
+    else:
+        os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a state URL: SQLite (folder created, owner-only) or PostgreSQL."""
     try:
@@ -94,6 +111,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             folder = Path(parsed.database).parent
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _owner_only(Path(parsed.database))
         engine = create_engine(parsed, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

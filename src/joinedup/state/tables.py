@@ -36,6 +36,7 @@ __all__ = [
     "login_attempt",
     "metadata",
     "oidc_flow",
+    "session_purpose",
     "user_account",
     "user_role",
     "web_session",
@@ -162,6 +163,23 @@ web_session = Table(
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("csrf_token", String(64), nullable=False),
     Column("method", String(16), nullable=False),
+)
+
+# The purpose a signed-in user gave for opening identifying data of one kind (``kind``,
+# e.g. ``linkage_review``), remembered for that session only (issue 11): asked once a
+# session, logged with every view. Goes with its session.
+session_purpose = Table(
+    "session_purpose",
+    metadata,
+    Column(
+        "token_hash",
+        String(64),
+        ForeignKey("web_session.token_hash", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(32), primary_key=True),
+    Column("purpose", Text, nullable=False),
+    Column("given_at", UTCDateTime(), nullable=False),
 )
 
 login_attempt = Table(

@@ -14,10 +14,20 @@ import random
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from joinedup.synth.identifiers import postcode_unit
 
-__all__ = ["AGE_MAX", "ETHNIC_GROUPS", "Area", "Geography", "Place", "School", "build_geography"]
+__all__ = [
+    "AGE_MAX",
+    "ETHNIC_GROUPS",
+    "Area",
+    "Geography",
+    "Place",
+    "School",
+    "build_geography",
+    "geography_config",
+]
 
 AGE_MAX = 24
 ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Chinese or other")
@@ -115,21 +125,20 @@ class Geography:
         return next(a.name for a in self.authorities if a.code == authority)
 
     def write(self, folder: Path) -> dict[str, int]:
-        """Write areas.geojson, postcodes.csv and population.csv; return rows per file."""
+        """Write the reference files as partnerships receive them (issue 13): a postcode
+        directory cut with ONSPD's column names, the areas as a CSV with codes, names,
+        types, parents and centroids, their boundaries as GeoJSON, and the population in
+        long form with its own column names. Returns rows per file."""
         folder.mkdir(parents=True, exist_ok=True)
+        areas = [*self.authorities, *self.wards, *self.small_areas]
         features = []
-        for area in [*self.authorities, *self.wards, *self.small_areas]:
+        for area in areas:
             x0, y0, x1, y1 = area.box
             ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
             features.append(
                 {
                     "type": "Feature",
-                    "properties": {
-                        "code": area.code,
-                        "name": area.name,
-                        "type": area.type,
-                        "parent": area.parent or None,
-                    },
+                    "properties": {"AREACD": area.code, "AREANM": area.name},
                     "geometry": {
                         "type": "Polygon",
                         "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]],
@@ -137,21 +146,76 @@ class Geography:
                 }
             )
         doc = {"type": "FeatureCollection", "features": features}
-        (folder / "areas.geojson").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        lines = ["postcode,small_area,lat,lon"]
+        (folder / "boundaries.geojson").write_text(
+            json.dumps(doc, indent=1) + "\n", encoding="utf-8"
+        )
+        kinds = {"authority": "LAD", "ward": "WD", "small_area": "LSOA"}
+        rows = ["code,name,type,parent,lat,long"]
+        for area in areas:
+            x0, y0, x1, y1 = area.box
+            name = f'"{area.name}"' if "," in area.name else area.name
+            rows.append(
+                f"{area.code},{name},{kinds[area.type]},{area.parent},"
+                f"{(y0 + y1) / 2:.6f},{(x0 + x1) / 2:.6f}"
+            )
+        (folder / "areas.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        lines = ["pcd7,pcds,dointr,doterm,oslaua,osward,lsoa21,lat,long"]
         for area in self.small_areas:
+            ward = self.parent[area.code]
             for pc in self.postcodes[area.code]:
                 lat, lon = self.coords[pc]
-                lines.append(f"{pc},{area.code},{lat:.6f},{lon:.6f}")
-        (folder / "postcodes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        pop = ["area_code,age,sex,ethnicity_group,population"]
-        pop += [f"{a},{age},{sex},{grp},{n}" for a, age, sex, grp, n in self.population_rows]
+                out, inward = pc.split(" ")
+                pcd7 = out + inward if len(out) == 4 else f"{out:<4}{inward}"[:7]
+                lines.append(
+                    f"{pcd7},{pc},199801,,{self.parent[ward]},{ward},{area.code},"
+                    f"{lat:.6f},{lon:.6f}"
+                )
+        (folder / "onspd_cut.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        sexes = {"M": "1", "F": "2"}  # as in ONS mid-year estimates
+        pop = ["LSOA code,Sex,Age,Ethnic group,Count"]
+        pop += [f"{a},{sexes[sex]},{age},{grp},{n}" for a, age, sex, grp, n in self.population_rows]
         (folder / "population.csv").write_text("\n".join(pop) + "\n", encoding="utf-8")
         return {
-            "geography/areas.geojson": len(features),
-            "geography/postcodes.csv": len(lines) - 1,
+            "geography/areas.csv": len(rows) - 1,
+            "geography/boundaries.geojson": len(features),
+            "geography/onspd_cut.csv": len(lines) - 1,
             "geography/population.csv": len(pop) - 1,
         }
+
+
+def geography_config() -> dict[str, Any]:
+    """The ``geography`` section of partnership.yaml for the files :meth:`Geography.write`
+    writes: every column named as the files name it."""
+    return {
+        "postcodes": {
+            "file": "geography/onspd_cut.csv",
+            "columns": {
+                "postcode": "pcds",
+                "small_area": "lsoa21",
+                "ward": "osward",
+                "authority": "oslaua",
+                "lat": "lat",
+                "lon": "long",
+            },
+        },
+        "areas": {
+            "file": "geography/areas.csv",
+            "columns": {"lon": "long"},
+            "types": {"LAD": "authority", "WD": "ward", "LSOA": "small_area"},
+        },
+        "boundaries": {"file": "geography/boundaries.geojson", "code": "AREACD"},
+        "population": {
+            "file": "geography/population.csv",
+            "columns": {
+                "area": "LSOA code",
+                "sex": "Sex",
+                "age": "Age",
+                "ethnicity": "Ethnic group",
+                "count": "Count",
+            },
+            "sex_codes": {"1": "M", "2": "F"},
+        },
+    }
 
 
 def _templates() -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from joinedup.synth.crosswalks import crosswalks
-from joinedup.synth.geography import Geography
+from joinedup.synth.geography import Geography, geography_config
 from joinedup.synth.people import REFERENCE_DATE
 
 __all__ = ["partnership_yaml"]
@@ -40,6 +40,9 @@ def _src(sid: str, agency: str, dataset: str, file: str, isa: str, **rest: Any) 
     out.update({k: rest.pop(k) for k in ("sheet", "header_row") if k in rest})
     out["extracted_at"] = REFERENCE_DATE
     out["sharing_agreement"] = isa
+    # the planted impossible dates of birth stay in quarantine, as truth/ records them
+    # (issue 13's default keeps such rows with the date left empty)
+    out["bad_dates"] = "quarantine"
     out.update(rest)
     return out
 
@@ -117,7 +120,9 @@ def _sources() -> list[dict[str, Any]]:
             identity={
                 **police_identity,
                 "sex": _x("Sex", "police_sex"),
-                "postcode": "HomeAddressPostcode",
+                # issue 13: a value taken by pattern, and the (restricted) address field
+                "postcode": {"column": "HomeAddressPostcode", "pattern": "postcode"},
+                "address": "HomeAddressPostcode",
             },
             event={
                 "id": "EpisodeRef",
@@ -173,7 +178,8 @@ def _sources() -> list[dict[str, Any]]:
                 "end_date": _d("AssessmentAuthorisedDate"),
                 "outcome": "AssessmentOutcome",
                 "detail": "FactorsIdentified",
-                "exploitation": _x("FactorsIdentified", "cin_factors", ","),
+                # the built-in crosswalk of CIN census factors (docs/taxonomy.md)
+                "exploitation": _x("FactorsIdentified", "cin_factor", ","),
             },
         ),
         _src(
@@ -409,11 +415,7 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
         },
         "taxonomy_version": "2026.1",
         "authorities": [{"code": a.code, "name": a.name} for a in geo.authorities],
-        "geography": {
-            "areas": "geography/areas.geojson",
-            "postcodes": "geography/postcodes.csv",
-            "population": "geography/population.csv",
-        },
+        "geography": geography_config(),  # ONSPD-like, areas CSV (issue 13)
         "agencies": [
             {"id": "police", "name": "Wexbury and Ashdown Police", "type": "police"},
             {

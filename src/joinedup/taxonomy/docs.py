@@ -97,13 +97,27 @@ The rules:
 
 ### Built-in crosswalks
 
-Two national code sets map onto exploitation types without any configuration. Name them
-in a source mapping as `crosswalk: cin_factor` or `crosswalk: nrm_type`; the mappings are
-in the `maps to` column of their tables below.
+Five national code sets need no configuration. Name one in a source mapping, for example
+`crosswalk: cin_factor`; a local code matches a built-in crosswalk by its code or by its
+label (`24A` or `Child criminal exploitation`), case and spacing aside. A crosswalk
+declared under `crosswalks` with the same name replaces the built-in one.
 
-- `cin_factor`: children in need census factors identified at the end of assessment.
-  10A (missing) maps to no exploitation type but is flagged `missing`.
-- `nrm_type`: National Referral Mechanism exploitation types.
+- `cin_factor`: children in need census factors identified at the end of assessment,
+  onto exploitation types. 10A (missing) maps to no exploitation type but is flagged
+  `missing`.
+- `nrm_type`: National Referral Mechanism exploitation types, with or without the
+  child/adult split, onto exploitation types.
+- `home_office_offence`: Home Office offence classifications, onto exploitation types
+  where the offence names exploitation; the other common classes are known codes that map
+  to no type.
+- `cin_referral_source`: children in need census referral sources. A code list: the
+  crosswalk checks the code and writes it as the census spells it (use it on
+  `event.detail` or `event.outcome`).
+- `dfe_exclusion_reason`: DfE reasons for suspension and permanent exclusion. A code
+  list, like `cin_referral_source`.
+
+The mappings are in the `maps to` column of their tables below; flags (`weapons`,
+`drugs`, `missing`, ...) are information for analysts and map to nothing.
 
 ## Local extensions
 
@@ -146,8 +160,11 @@ def _columns(taxonomy: Taxonomy, name: str) -> list[tuple[str, str]]:
         columns += [("Parent", "parent"), ("Report group", "report_group")]
     if name == "ethnicity":
         columns.append(("Group", "group"))
-    if taxonomy.info[name].maps_to_list is not None:
-        columns += [("Maps to", "maps_to"), ("Flags", "flags")]
+    target = taxonomy.info[name].maps_to_list
+    if target is not None and target != name:
+        columns.append(("Maps to", "maps_to"))
+    if target is not None:
+        columns.append(("Flags", "flags"))
     if any(e.definition for e in entries):
         columns.append(("Definition", "definition"))
     if any(e.source for e in entries):

@@ -164,15 +164,25 @@ class Taxonomy:
     def crosswalk(self, name: str) -> dict[str, tuple[str, ...]]:
         """A built-in crosswalk: source code -> our codes (e.g. CIN factor 11A -> ("cse",)).
 
-        ``name`` is a list with ``maps_to_list`` set: ``cin_factor`` or ``nrm_type``. Codes
+        ``name`` is a list with ``maps_to_list`` set (:meth:`builtin_crosswalks`). Codes
         that map to nothing (CIN 10A, say) are included with an empty tuple.
         """
-        names = sorted(n for n, i in self.info.items() if i.maps_to_list is not None)
+        names = self.builtin_crosswalks()
         if name not in names:
             raise ConfigError(
                 f"Unknown built-in crosswalk {name!r}. Use one of: {', '.join(names)}."
             )
+        if self.info[name].maps_to_list == name:  # a code list that checks codes only
+            return {code: (code,) for code in self.lists[name]}
         return {code: entry.maps_to for code, entry in self.lists[name].items()}
+
+    def builtin_crosswalks(self) -> tuple[str, ...]:
+        """The names of the built-in crosswalks (lists with ``maps_to_list``), sorted.
+
+        A list whose ``maps_to_list`` is itself (``cin_referral_source``) is a code list:
+        its crosswalk checks a code and gives it as the list spells it.
+        """
+        return tuple(sorted(n for n, i in self.info.items() if i.maps_to_list is not None))
 
     # --- local extensions --------------------------------------------------------------
 

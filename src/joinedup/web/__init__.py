@@ -1,6 +1,6 @@
 """The web app: server-rendered pages, each with a ``.json`` twin.
 
-Pages show only what ``joinedup.disclosure`` returns for the visitor's tier; the web app
+Pages show only what ``joinedup.views`` returns for the visitor's tier; the web app
 never queries a release itself.
 """
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from joinedup.errors import JoinedupError
+from joinedup.present.assets import VENDOR_DIR
 
 __all__ = [
     "LOCK_FILE",
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 LOCK_FILE = Path(__file__).with_name("assets.lock.json")
-VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 _TIMEOUT = 60
 

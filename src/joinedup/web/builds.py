@@ -20,29 +20,22 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from joinedup.errors import BuildError, JoinedupError
-from joinedup.release.store import build_lock
+from joinedup.pipeline import STAGES as PIPELINE_STAGES
+from joinedup.pipeline import SourcesShrank
+from joinedup.release.store import build_lock, lock_context
 
 __all__ = ["STAGES", "BuildRunner", "BuildStatus"]
 
 log = logging.getLogger(__name__)
 
 #: The build's stages in the order they run, with what the page calls them.
-STAGES: tuple[tuple[str, str], ...] = (
-    ("read", "Reading extracts"),
-    ("map", "Mapping to the canonical model"),
-    ("geography", "Loading geography"),
-    ("link", "Linking persons"),
-    ("derive", "Deriving persons and places"),
-    ("insight", "Answering the questions"),
-    ("quality", "Measuring data quality"),
-    ("publish", "Publishing the release"),
-)
+STAGES: tuple[tuple[str, str], ...] = tuple((s.name, s.label) for s in PIPELINE_STAGES)
 _LABELS = dict(STAGES)
 
 #: How many finished builds are remembered (the oldest are forgotten first).
@@ -74,6 +67,10 @@ class BuildStatus:
     summary: str | None = None
     _clock: float = field(default_factory=time.monotonic)
     seconds: float | None = None
+    # no silent loss (issue 11): the sources this build was told to let through, and
+    # those that stopped it (each SourceDrop.as_dict(): source, file, rows, message ...)
+    accept_drop: list[str] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -114,6 +111,8 @@ class BuildStatus:
             "release_id": self.release_id,
             "summary": self.summary,
             "error": self.error,
+            "accept_drop": list(self.accept_drop),
+            "drops": [dict(d) for d in self.drops],
         }
 
 
@@ -132,12 +131,13 @@ class BuildRunner:
         self._builds: dict[str, BuildStatus] = {}
         self._threads: dict[str, threading.Thread] = {}
 
-    def _run_build(self, progress: Callable[[str, int, int], None]) -> Any:
+    def _run_build(self, progress: Callable[[str, int, int], None], accept_drop: list[str]) -> Any:
         if self._build is not None:
-            return self._build(self.partnership_dir, progress=progress)
+            extra = {"accept_drop": accept_drop} if accept_drop else {}
+            return self._build(self.partnership_dir, progress=progress, **extra)
         from joinedup.pipeline import build
 
-        return build(self.partnership_dir, progress=progress)
+        return build(self.partnership_dir, progress=progress, accept_drop=accept_drop)
 
     def get(self, build_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -168,8 +168,16 @@ class BuildRunner:
         if thread is not None:
             thread.join(timeout)
 
-    def start(self, *, started_by: str, on_finish: OnFinish | None = None) -> str:
-        """Start a build; its id. BuildError when a build of the partnership is running."""
+    def start(
+        self,
+        *,
+        started_by: str,
+        on_finish: OnFinish | None = None,
+        accept_drop: Iterable[str] = (),
+    ) -> str:
+        """Start a build; its id. BuildError when a build of the partnership is running.
+        ``accept_drop`` names sources a data lead confirmed though they shrank sharply
+        (``joinedup.pipeline.guard``)."""
         with self._lock:
             if any(s.running for s in self._builds.values()):
                 raise BuildError(
@@ -180,7 +188,12 @@ class BuildRunner:
             with build_lock(self.partnership_dir):
                 pass
             build_id = secrets.token_urlsafe(12)
-            status = BuildStatus(build_id=build_id, started_by=started_by, started_at=_now())
+            status = BuildStatus(
+                build_id=build_id,
+                started_by=started_by,
+                started_at=_now(),
+                accept_drop=sorted(set(accept_drop)),
+            )
             self._builds[build_id] = status
             finished = [k for k, s in self._builds.items() if not s.running]
             for old in finished[: max(0, len(self._builds) - KEEP)]:
@@ -208,7 +221,11 @@ class BuildRunner:
     def _work(self, status: BuildStatus, on_finish: OnFinish | None) -> None:
         result: Any = None
         try:
-            result = self._run_build(self._progress(status))
+            # named in the lock, so a server killed mid-build is audited with this id
+            with lock_context(web_build_id=status.build_id, started_by=status.started_by):
+                result = self._run_build(self._progress(status), status.accept_drop)
+        except SourcesShrank as exc:  # the page offers to confirm each source
+            self._finish(status, error=str(exc), drops=[d.as_dict() for d in exc.drops])
         except JoinedupError as exc:
             self._finish(status, error=str(exc))
         except Exception as exc:  # never a message: it could quote a value from a file
@@ -244,8 +261,10 @@ class BuildRunner:
         release_id: str | None = None,
         summary: str | None = None,
         error: str | None = None,
+        drops: list[dict[str, Any]] | None = None,
     ) -> None:
         with self._lock:
+            status.drops = list(drops or [])
             status.finished_at = _now()
             status.seconds = time.monotonic() - status._clock
             status.release_id = release_id

@@ -16,6 +16,7 @@ Authorisation lives here and nowhere else (STYLE.md, "Web"):
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,10 +38,13 @@ from joinedup.access import (
     permissions_of,
     resolve_session,
 )
-from joinedup.config.model import AuthConfig
-from joinedup.disclosure import ReleaseLike, Tier
+from joinedup.access.settings import web_config
+from joinedup.config.model import AuthConfig, WebConfig
+from joinedup.errors import ConfigError
 from joinedup.state import State, open_state
+from joinedup.views import ReleaseLike, Tier
 from joinedup.web.errors import error_body, error_response, wants_json
+from joinedup.web.middleware import Networks, client_address, is_https, parse_networks
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -55,6 +59,7 @@ __all__ = [
     "TierDep",
     "WebSettings",
     "check_csrf",
+    "client_of",
     "get_current_user",
     "get_governance",
     "get_session",
@@ -62,6 +67,7 @@ __all__ = [
     "get_state",
     "get_tier",
     "install_auth",
+    "over_tls",
     "safe_next",
 ]
 
@@ -85,6 +91,8 @@ class Governance:
     state_url: str | None = None
     _state: State | None = None
     _auth: AuthConfig | None = None
+    _web: WebConfig | None = None
+    _trusted: Networks | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -95,16 +103,53 @@ class Governance:
             return self._state
 
     @property
+    def opened(self) -> bool:
+        """Whether the app state has been opened (without opening it)."""
+        return self._state is not None
+
+    @property
     def auth(self) -> AuthConfig:
         if self._auth is None:
             self._auth = auth_config(self.partnership_dir)
         return self._auth
+
+    @property
+    def web(self) -> WebConfig:
+        """``web:`` of partnership.yaml; its defaults (no proxy trusted) if it cannot be
+        read, so a mistake there never loosens anything."""
+        if self._web is None:
+            try:
+                self._web = web_config(self.partnership_dir)
+            except ConfigError as exc:
+                log.error("The web section of partnership.yaml is not valid: %s", exc)
+                self._web = WebConfig()
+        return self._web
+
+    @property
+    def trusted_proxies(self) -> Networks:
+        if self._trusted is None:
+            self._trusted = parse_networks(self.web.trusted_proxies)
+        return self._trusted
 
     def close(self) -> None:
         with self._lock:
             if self._state is not None:
                 self._state.close()
                 self._state = None
+
+
+log = logging.getLogger(__name__)
+
+
+def client_of(request: Request) -> str:
+    """The visitor's address (``X-Forwarded-For`` believed only from a trusted proxy)."""
+    return client_address(request.scope, get_governance(request).trusted_proxies)
+
+
+def over_tls(request: Request) -> bool:
+    """Whether the visitor reached us over TLS (``X-Forwarded-Proto`` from a trusted
+    proxy counts)."""
+    return is_https(request.scope, get_governance(request).trusted_proxies)
 
 
 class NotSignedIn(Exception):

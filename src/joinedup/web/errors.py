@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from joinedup.errors import ReleaseError
 from joinedup.web.templating import templates
@@ -79,8 +80,22 @@ async def _release_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 503, detail, title=NO_RELEASE_TITLE, page="no_release.html")
 
 
+def route_template(scope: Scope, root_path: str = "") -> str:
+    """The path template of the route that answered (``/people/{person_id}``), given the
+    scope after the app has run and its ``root_path`` before; never the path itself,
+    which may hold an identifier."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path or "/"
+    mounted = str(scope.get("root_path", ""))
+    if "endpoint" in scope and mounted.startswith(root_path) and mounted != root_path:
+        return mounted[len(root_path) :] + "/{path}"  # a mounted app (static files)
+    return "(no route)"
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
-    log.error("Unhandled error on %s: %s", request.url.path, type(exc).__name__)
+    # The route's template, never the path itself: a path may hold an identifier.
+    log.error("Unhandled error on %s: %s", route_template(request.scope), type(exc).__name__)
     return error_response(
         request, 500, "Something went wrong. The error has been logged; try again later."
     )

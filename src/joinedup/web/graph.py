@@ -23,7 +23,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from joinedup.web.charts import CHART_FONT
+from joinedup.present.charts import CHART_FONT
 
 __all__ = ["MAX_NODES", "ROLE_STYLE", "NetworkPicture", "force_layout", "network_picture"]
 

@@ -7,7 +7,7 @@ enough for the size of a partnership. Shading is by a few classes of the publish
 counts; a hidden count ("c") is drawn with a hatch pattern and zero is left white, so the
 map never relies on colour alone, and a legend inside the picture says so.
 
-Like the charts (``joinedup.web.charts``), the SVG is one image to assistive technology:
+Like the charts (``joinedup.present.charts``), the SVG is one image to assistive technology:
 ``role="img"`` labelled by a ``<title>`` and a ``<desc>``; every figure is in the table
 the page places beside it.
 """
@@ -22,8 +22,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from joinedup.disclosure import SUPPRESSED, Cell
-from joinedup.web.charts import CHART_FONT
+from joinedup.present.charts import CHART_FONT
+from joinedup.views import SUPPRESSED, Cell
 
 __all__ = ["MapArea", "ShadedMap", "choropleth", "map_classes"]
 

@@ -1,4 +1,5 @@
-"""The Jinja2 environment: templates, and filters that show protected counts."""
+"""The Jinja2 environment: templates, navigation, and the filters that show protected
+counts (``joinedup.present.format``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from joinedup.access import Permission, User
+from joinedup.present.format import format_count
 
-__all__ = ["NAVIGATION", "format_count", "navigation", "templates"]
+__all__ = ["NAVIGATION", "navigation", "templates"]
 
 #: The service navigation: (path, label, permissions any one of which shows the item; an
 #: empty tuple shows it to everyone signed in). Pages still check permissions themselves.
@@ -26,17 +28,6 @@ NAVIGATION: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
 )
 
 _HERE = Path(__file__).parent
-
-
-def format_count(value: object) -> str:
-    """A published count for display: thousands separated, "c" as it is, blank for None."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def navigation(user: Any, here: str) -> list[dict[str, Any]]:

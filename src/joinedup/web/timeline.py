@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from joinedup.web.charts import Chart, chart_config
+from joinedup.present.charts import Chart, chart_config
 
 __all__ = ["CONCERN", "OTHER", "timeline_chart"]
 

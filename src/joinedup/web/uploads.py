@@ -2,7 +2,7 @@
 
 :func:`save_extract` streams the upload into a hidden folder beside the configured file
 (never into the file itself), checks it as the file of every source that reads that file
-with :func:`joinedup.release.check.check_source_file` (the checks of ``joinedup check``,
+with :func:`joinedup.pipeline.check.check_source_file` (the checks of ``joinedup check``,
 on every row), and only when nothing would stop a build (and any rows bound for quarantine
 were accepted) replaces the configured file with ``os.replace``. The previous file is
 kept as ``<name>.previous`` beside it. The swap holds the release store's build lock, so
@@ -10,32 +10,44 @@ an extract never changes under a running build.
 
 Nothing here logs or returns a value from the file: messages name the file, row, column
 and how to fix the problem.
+
+Files: the upload's folder (``.upload-<random>`` beside the configured file) is 0700 and
+the copy in it 0600 from the moment it is made, so the file swapped in is 0600 too. An
+upload killed part-way leaves that folder behind: the next upload (and a server when it
+starts, :func:`clean_interrupted_uploads`) removes it and writes an
+``upload_interrupted`` audit entry. A folder whose upload is still running is held by a
+lock inside it and left alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import fnmatch
 import hashlib
 import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from joinedup.config import PartnershipConfig, SourceConfig, resolve_source_file
+from joinedup.config import PartnershipConfig, SourceConfig, load_config, resolve_source_file
 from joinedup.errors import JoinedupError, Problem
-from joinedup.release.check import SourceCheck, check_source_file
-from joinedup.release.store import build_lock
+from joinedup.pipeline.check import SourceCheck, check_source_file
+from joinedup.release.store import build_lock, lock_context, private_dir, recover_interrupted
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "SourceFile",
     "UploadError",
     "UploadResult",
+    "clean_interrupted_uploads",
+    "recover_at_start",
     "human_size",
+    "no_data_rows",
     "save_extract",
     "source_files",
     "upload_target",
@@ -45,10 +57,22 @@ __all__ = [
 DEFAULT_MAX_BYTES = 2 * 1024**3
 _CHUNK = 1 << 20
 _GLOB = re.compile(r"[*?\[]")
+UPLOAD_PREFIX = ".upload-"
+_LOCK = ".lock"
+#: An upload folder without its lock file is left this long (it may be being made).
+_GRACE_SECONDS = 60.0
 
 
 class UploadError(JoinedupError):
     """An upload that cannot be used (too large, empty, no place to put it)."""
+
+
+def no_data_rows(source_id: str) -> str:
+    """Why an upload with no data rows (a header only) is refused (issue 11)."""
+    return (
+        f"the file has no data rows, only a header, so it would leave {source_id} with no "
+        "records; nothing was replaced. Export the extract again with its rows and upload it"
+    )
 
 
 def human_size(n: int | None) -> str:
@@ -206,7 +230,8 @@ class UploadResult:
 def _receive(stream: BinaryIO, dest: Path, max_bytes: int) -> tuple[int, str]:
     h = hashlib.sha256()
     size = 0
-    with dest.open("wb") as out:
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
             if size > max_bytes:
@@ -232,13 +257,95 @@ def _fsync_dir(path: Path) -> None:
 
 def _keep_previous(target: Path, backup: Path) -> None:
     """Make ``backup`` a copy of ``target`` without ever leaving ``target`` missing."""
-    backup.parent.mkdir(parents=True, exist_ok=True)
+    if not backup.parent.exists():
+        private_dir(backup.parent)
     tmp = backup.with_name(f".{backup.name}.{secrets.token_hex(4)}.tmp")
     try:
         os.link(target, tmp)  # a second name for the same bytes: instant, no copy
     except OSError:
         shutil.copy2(target, tmp)
+    os.chmod(tmp, 0o600)  # an older extract may have been readable by others
     os.replace(tmp, backup)
+
+
+def _in_use(folder: Path) -> bool:
+    """Whether an upload still running holds ``folder`` (its lock file is locked)."""
+    lock = folder / _LOCK
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        try:
+            age = time.time() - folder.stat().st_mtime
+        except OSError:
+            return True
+        return age < _GRACE_SECONDS  # lock not made yet, or an older joinedup's folder
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def clean_interrupted_uploads(base: Path, cfg: PartnershipConfig) -> list[str]:
+    """Remove what killed uploads left (``.upload-*`` folders no upload holds) and write
+    an ``upload_interrupted`` audit entry for each, naming the source (from the folder's
+    name, ``.upload-<source>.<random>``; an older joinedup's folder names only the
+    sources reading that folder); the folders removed, relative to ``base``. Called by
+    every upload, and by a server when it starts."""
+    base = Path(base)
+    readers: dict[Path, list[str]] = {}
+    for s in cfg.sources:
+        try:
+            readers.setdefault(upload_target(base, s).parent, []).append(s.id)
+        except UploadError:
+            continue
+    ids = {s.id for s in cfg.sources}
+    items: list[dict[str, Any]] = []
+    removed: list[str] = []
+    for folder, sources in sorted(readers.items()):
+        if not folder.is_dir():
+            continue
+        for debris in sorted(folder.glob(f"{UPLOAD_PREFIX}*")):
+            if not debris.is_dir() or _in_use(debris):
+                continue
+            shutil.rmtree(debris, ignore_errors=True)
+            rel = _rel(base, debris)
+            removed.append(rel)
+            named = debris.name.removeprefix(UPLOAD_PREFIX).rpartition(".")[0]
+            detail: dict[str, Any] = {"removed": rel, "stage": "receiving the file"}
+            if named in ids:
+                detail["source"] = named
+            else:
+                detail["sources"] = sorted(sources)
+            items.append(
+                {
+                    "actor": "joinedup",
+                    "action": "upload_interrupted",
+                    "target": named if named in ids else None,
+                    "detail": detail,
+                }
+            )
+    if items:
+        from joinedup.state import open_state
+
+        with open_state(base) as state:
+            state.audit.append_many(items)
+    return removed
+
+
+def recover_at_start(base: Path) -> None:
+    """What a server does when it starts: a build or upload it (or anyone) was running
+    when killed gets its audit entry (``build_interrupted``, ``upload_interrupted``) and
+    its debris is removed. A partnership.yaml that does not load leaves uploads' debris
+    for the next upload, which needs it to."""
+    recover_interrupted(base)
+    try:
+        cfg = load_config(base, check_files=False)
+    except JoinedupError:
+        return
+    clean_interrupted_uploads(base, cfg)
 
 
 def save_extract(
@@ -264,11 +371,16 @@ def save_extract(
         for s in cfg.sources
         if s.id == src.id or resolve_source_file(base, s) == target and target.exists()
     ]
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.exists():
+        private_dir(target.parent)
+    clean_interrupted_uploads(base, cfg)
     name = _safe_name(file_name, target.name)
     result = UploadResult(source=src.id, target=_rel(base, target), file_name=name)
-    workdir = target.parent / f".upload-{secrets.token_hex(6)}"
-    workdir.mkdir()
+    workdir = target.parent / f"{UPLOAD_PREFIX}{src.id}.{secrets.token_hex(6)}"
+    workdir.mkdir(mode=0o700)
+    workdir.chmod(0o700)  # whatever the umask
+    lock_fd = os.open(workdir / _LOCK, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)  # held while this upload runs: not debris
     try:
         staged = workdir / name
         result.size, result.sha256 = _receive(stream, staged, max_bytes)
@@ -281,12 +393,15 @@ def save_extract(
             check = check_source_file(base, s.id, staged, file_name=name, config=cfg)
             result.checks.append(check)
             result.problems.extend(check.problems)
+            if check.ok and check.rows == 0:  # a header only: never replaces an extract
+                result.problems.append(Problem(name, no_data_rows(s.id)))
         if result.problems:
             return result
         if result.quarantined and not accept_quarantine:
             result.needs_acceptance = True
             return result
-        with build_lock(base):  # BuildError while a build runs: it may be reading the file
+        # BuildError while a build runs: it may be reading the file
+        with lock_context(source=src.id), build_lock(base, operation="upload"):
             if target.exists():
                 backup = _backup_path(base, cfg, target)
                 _keep_previous(target, backup)
@@ -297,3 +412,4 @@ def save_extract(
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        os.close(lock_fd)

@@ -10,12 +10,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission, User, visible_audit
+from joinedup.state import State
 from joinedup.web.deps import Require, StateDep
+from joinedup.web.errors import error_response
 from joinedup.web.templating import templates
 
 router = APIRouter()
 
 PAGE = 100
+#: The largest ``offset`` (a page of the audit log further back than any log will reach).
+MAX_OFFSET = 1_000_000_000
+BAD_OFFSET = (
+    f"The offset must be a whole number from 0 to {MAX_OFFSET:,}: how many of the newest "
+    "entries to skip. Use the links on the page, or leave it out to start at the newest."
+)
 
 
 AuditReader = Annotated[User, Depends(Require(Permission.AUDIT_ALL, Permission.AUDIT_OWN_AGENCY))]
@@ -28,8 +36,24 @@ def audit_page(
     state: StateDep,
     user: AuditReader,
     agency: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[str, Query(description="How many of the newest entries to skip")] = "0",
     verify: Annotated[bool, Query()] = False,
+) -> Response:
+    skip = _offset(offset)
+    if skip is None:
+        return error_response(request, 422, BAD_OFFSET)
+    return _page(request, state, user, agency, skip, verify)
+
+
+def _offset(text: str) -> int | None:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_OFFSET:
+        return None
+    return int(text)
+
+
+def _page(
+    request: Request, state: State, user: User, agency: str | None, offset: int, verify: bool
 ) -> Response:
     entries = visible_audit(state, user, agency=agency, limit=PAGE + 1, offset=offset)
     everything = user.can(Permission.AUDIT_ALL)

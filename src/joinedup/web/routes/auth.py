@@ -26,7 +26,14 @@ from joinedup.access import (
     end_session,
     start_session,
 )
-from joinedup.web.deps import CurrentUser, OptionalSession, get_governance, safe_next
+from joinedup.web.deps import (
+    CurrentUser,
+    OptionalSession,
+    client_of,
+    get_governance,
+    over_tls,
+    safe_next,
+)
 from joinedup.web.templating import templates
 
 router = APIRouter()
@@ -36,11 +43,11 @@ _THROTTLED = {"rate_limited", "locked"}
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_of(request)
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return over_tls(request)
 
 
 def _signed_in(request: Request, user: User, method: str, next_path: str) -> Response:

@@ -4,9 +4,18 @@
 - ``/linkage/review`` (+ ``.json``): pairs in the review band not yet decided, a page at
   a time, and the weakest links for spot checks;
 - ``/linkage/review/{pair_key}`` (+ ``.json``): one pair side by side (how each field
-  compares; the records themselves at the operational tier only, audited), with a form
-  to decide *match* or *not a match* (POST, CSRF-checked, audited). Decisions are kept in
-  the app state and applied by the next build.
+  compares; the records themselves at the operational tier only), with a form to decide
+  *match* or *not a match* (POST, CSRF-checked, audited). Decisions are kept in the app
+  state and applied by the next build.
+- ``POST /linkage/review/{pair_key}/purpose``: why the reviewer opens identifying fields
+  (CSRF-checked), remembered in their server-side session for that session only.
+
+Opening a pair's identifying fields (another agency's record: names, date of birth,
+postcode, identifiers) is re-identification (issue 11): it needs a purpose, either
+declared for review by the sharing agreements of both records (``review_purpose``) or
+given by the reviewer once a session; each such view is logged as ``reidentify`` with the
+purpose. Until there is one the pair is shown with those fields withheld, and the form.
+Pair pages and their JSON twins are sent with ``Cache-Control: no-store``.
 
 All of them need ``Permission.REVIEW_LINKS`` (data leads and analysts).
 """
@@ -18,16 +27,25 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from joinedup.access import Permission, User, audit_person_view
-from joinedup.disclosure import Tier
-from joinedup.disclosure.linkage import (
+from joinedup.access import MIN_PURPOSE_LENGTH, Forbidden, Permission, SessionInfo, User
+from joinedup.present.charts import CHART_FONT, Chart, bar_chart
+from joinedup.views import Tier
+from joinedup.views.linkage import current_linkage_report
+from joinedup.views.review import (
     PairNotFound,
-    current_linkage_report,
+    ReviewPairView,
     current_review_pair,
     current_review_queue,
+    withhold_identifying,
 )
-from joinedup.web.charts import CHART_FONT, Chart, bar_chart
-from joinedup.web.deps import CsrfChecked, Require, SettingsDep, StateDep, TierDep
+from joinedup.web.deps import (
+    CsrfChecked,
+    OptionalSession,
+    Require,
+    SettingsDep,
+    StateDep,
+    TierDep,
+)
 from joinedup.web.templating import templates
 
 router = APIRouter()
@@ -187,21 +205,52 @@ def review_queue_page(
     )
 
 
-def _pair_view(
-    settings: Any, state: Any, tier: Tier, user: User, pair_key: str
-) -> tuple[dict[str, Any], Any]:
-    identifying = tier is Tier.OPERATIONAL and user.can(Permission.PERSON_LEVEL)
+#: The kind of session purpose the review pages remember (``State.session_purposes``).
+REVIEW_PURPOSE = "linkage_review"
+#: Pair pages may show identifying fields: never kept by a browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: The choice on the purpose form that means "the purpose I type".
+OTHER = "other"
+_IDENTIFYING_ONLY = (
+    "The identifying fields of a pair are shown at the operational tier only, to reviewers "
+    "who may see person-level data. Open the pair at the operational tier, or ask your "
+    "partnership's joinedup administrator."
+)
+
+
+def _may_identify(tier: Tier, user: User) -> bool:
+    return tier is Tier.OPERATIONAL and user.can(Permission.PERSON_LEVEL)
+
+
+def _load_pair(settings: Any, tier: Tier, user: User, pair_key: str) -> ReviewPairView:
+    may = _may_identify(tier, user)
     try:
-        view = current_review_pair(
+        return current_review_pair(
             settings.partnership_dir,
-            tier if identifying else (Tier.STRATEGIC if tier is Tier.OPERATIONAL else tier),
+            tier if may else (Tier.STRATEGIC if tier is Tier.OPERATIONAL else tier),
             pair_key,
             open_release=settings.open_release,
         )
     except PairNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+
+def _purpose(
+    state: Any, session: SessionInfo | None, view: ReviewPairView
+) -> tuple[str | None, str | None]:
+    """(purpose, where it came from: ``agreement`` or ``session``), or (None, None)."""
+    if view.review_purpose:
+        return view.review_purpose, "agreement"
+    if session is not None:
+        given = state.session_purposes.get(session_token=session.token, kind=REVIEW_PURPOSE)
+        if given:
+            return given, "session"
+    return None, None
+
+
+def _with_history(state: Any, view: ReviewPairView) -> dict[str, Any]:
     data = view.data
-    history = state.link_decisions.history(view.left, view.right)
+    identifying = bool(data["identifying"])
     data["decisions"] = [
         {
             "decision": d.decision,
@@ -210,9 +259,87 @@ def _pair_view(
             "reason": d.reason if identifying else None,
             "reason_given": bool(d.reason),
         }
-        for d in history
+        for d in state.link_decisions.history(view.left, view.right)
     ]
-    return data, view
+    return data
+
+
+def _audit_reidentification(
+    state: Any, user: User, view: ReviewPairView, purpose: str, given_by: str
+) -> None:
+    """One ``reidentify`` entry per person the pair's records are in, with the purpose."""
+    people: list[str | None] = [*sorted({p for p in view.persons if p})] or [None]
+    detail = {
+        "page": "linkage_pair",
+        "pair": view.data["key"],
+        "release_id": view.data["release"]["release_id"],
+        "purpose_from": given_by,
+        "user_agency": user.agency,
+    }
+    state.audit.append_many(
+        [
+            {
+                "actor": user.username,
+                "action": "reidentify",
+                "target": person,
+                "purpose": purpose,
+                "detail": detail,
+                "agencies": view.agencies,
+            }
+            for person in people
+        ]
+    )
+
+
+def _pair_response(
+    request: Request,
+    state: Any,
+    user: User,
+    tier: Tier,
+    session: SessionInfo | None,
+    view: ReviewPairView,
+    *,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The pair page (or its JSON twin): identifying fields only with a purpose, each such
+    view logged as re-identification first; ``no-store`` either way."""
+    purpose, given_by = (None, None)
+    if view.data["identifying"]:
+        purpose, given_by = _purpose(state, session, view)
+        if purpose is None or given_by is None:
+            view = withhold_identifying(view)
+        else:
+            _audit_reidentification(state, user, view, purpose, given_by)
+    data = _with_history(state, view)
+    asks = _may_identify(tier, user) and purpose is None
+    data["purpose"] = (
+        {"required": True, "given": None, "from": None}
+        if asks
+        else {"required": False, "given": purpose, "from": given_by}
+    )
+    if request.url.path.endswith(".json"):
+        return JSONResponse(data, headers=NO_STORE, status_code=status_code)
+    context = {
+        "data": data,
+        "purpose_form": {
+            "choices": list(view.permitted_purposes),
+            "other": OTHER,
+            "min_purpose": MIN_PURPOSE_LENGTH,
+            "error": None,
+            "error_on": None,
+            "choice": "",
+            "text": "",
+            **(form or {}),
+        }
+        if asks
+        else None,
+    }
+    response = templates.TemplateResponse(
+        request, "review_pair.html", context, status_code=status_code
+    )
+    response.headers.update(NO_STORE)
+    return response
 
 
 @router.get("/linkage/review/{pair_key}", response_class=HTMLResponse, name="linkage_pair")
@@ -225,20 +352,65 @@ def review_pair_page(
     state: StateDep,
     tier: TierDep,
     user: Reviewer,
+    session: OptionalSession,
     pair_key: str,
 ) -> Response:
     """One record pair side by side: how each field compares, its match weight, sources
-    and agencies, and earlier decisions on it; both records' identifying fields only at
-    the operational tier (each such view is written to the audit log)."""
-    data, view = _pair_view(settings, state, tier, user, pair_key)
-    if data["identifying"]:
-        for person in {p for p in view.persons if p}:
-            audit_person_view(
-                state, user=user, person_id=person, page="linkage_pair", agencies=view.agencies
-            )
-    if request.url.path.endswith(".json"):
-        return JSONResponse(data)
-    return templates.TemplateResponse(request, "review_pair.html", {"data": data})
+    and agencies, and earlier decisions on it. Both records' identifying fields only at
+    the operational tier, and only with a purpose (declared for review by both records'
+    sharing agreements, or given once a session on this page): each such view is written
+    to the audit log as re-identification, with the purpose. Sent ``no-store``."""
+    view = _load_pair(settings, tier, user, pair_key)
+    return _pair_response(request, state, user, tier, session, view)
+
+
+@router.post(
+    "/linkage/review/{pair_key}/purpose",
+    response_class=HTMLResponse,
+    name="linkage_review_purpose",
+)
+def give_review_purpose(
+    request: Request,
+    settings: SettingsDep,
+    state: StateDep,
+    tier: TierDep,
+    user: Reviewer,
+    session: OptionalSession,
+    _: CsrfChecked,
+    pair_key: str,
+    purpose_choice: Annotated[str, Form(max_length=500)] = "",
+    purpose: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Why the reviewer opens identifying fields of pairs (a purpose the records'
+    agreements permit, or at least 10 characters typed): remembered in their session,
+    for that session only, and logged with each pair they open. Answers with a redirect
+    to the pair."""
+    if not _may_identify(tier, user):
+        raise Forbidden(_IDENTIFYING_ONLY)
+    view = _load_pair(settings, tier, user, pair_key)
+    query = f"?tier={request.query_params['tier']}" if request.query_params.get("tier") else ""
+    back = RedirectResponse(
+        f"/linkage/review/{view.data['key']}{query}", status_code=303, headers=NO_STORE
+    )
+    if view.review_purpose:
+        return back  # the agreements declare the purpose: there is nothing to remember
+    choices = list(view.permitted_purposes)
+    choice = purpose_choice.strip()
+    text = purpose.strip()
+    given = choice if choice != OTHER and choice in choices else text
+    if len(given) < MIN_PURPOSE_LENGTH:
+        if text:
+            error = f"The purpose must be at least {MIN_PURPOSE_LENGTH} characters"
+        elif choices and choice != OTHER:
+            error = "Choose the purpose you are reviewing for, or describe another"
+        else:
+            error = "Enter why you need to see the identifying details of the records"
+        on = "choice" if choices and not text and choice != OTHER else "text"
+        form = {"error": error, "error_on": on, "choice": choice, "text": text}
+        return _pair_response(request, state, user, tier, None, view, form=form, status_code=400)
+    assert session is not None  # CsrfChecked refuses a visitor without one
+    state.session_purposes.remember(session_token=session.token, kind=REVIEW_PURPOSE, purpose=given)
+    return back
 
 
 @router.post("/linkage/review/{pair_key}", name="linkage_decide")

@@ -9,7 +9,7 @@
   written to the audit log before the page is returned. At the strategic tier the
   group's protected summary only. Refused (403) at the community tier.
 
-Figures come only from ``joinedup.disclosure.networks``; the picture is
+Figures come only from ``joinedup.views.networks``; the picture is
 ``joinedup.web.graph``.
 """
 
@@ -22,13 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission, audit_person_views
-from joinedup.disclosure import (
-    NetworkNotFound,
-    NetworkNotShown,
-    Tier,
-    current_network,
-    current_networks,
-)
+from joinedup.views import NetworkNotFound, NetworkNotShown, Tier, current_network, current_networks
 from joinedup.web.deps import CurrentUser, SettingsDep, StateDep, TierDep
 from joinedup.web.errors import error_response
 from joinedup.web.graph import NetworkPicture, network_picture

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from joinedup.disclosure import current_overview, partnership_config
-from joinedup.disclosure.questions import current_changes
-from joinedup.web.charts import bar_chart
+from joinedup.present.charts import bar_chart
+from joinedup.views import current_overview, partnership_config
+from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.templating import templates
 

@@ -30,7 +30,7 @@ from joinedup.access import (
     audit_person_view,
     reidentify,
 )
-from joinedup.disclosure import (
+from joinedup.views import (
     Tier,
     cohort_members,
     current_cohorts,

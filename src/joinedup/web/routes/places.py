@@ -5,7 +5,7 @@
   table, and the ranked hotspots (not at the community tier). ``?window=`` chooses the
   time window (all, 12 months, 3 months) and ``?place_type=`` one type of place.
 
-Figures come only from ``joinedup.disclosure.places``; the map is ``joinedup.web.maps``.
+Figures come only from ``joinedup.views.places``; the map is ``joinedup.web.maps``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from joinedup.disclosure import PlacesError, current_area_shapes, current_places
+from joinedup.views import PlacesError, current_area_shapes, current_places
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.errors import error_response
 from joinedup.web.maps import MapArea, ShadedMap, choropleth

@@ -4,7 +4,7 @@ Everyone signed in sees each source's quality dimensions, thin months and the me
 that dropped since the previous release; the strategic and operational tiers also see the
 row counts behind them and the ranked recording advice per agency; a data lead
 (``Permission.AUDIT_OWN_AGENCY``) also sees the codes their agency's extracts hold that
-the crosswalks do not know. Figures come from :func:`joinedup.disclosure.current_quality`.
+the crosswalks do not know. Figures come from :func:`joinedup.views.current_quality`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission
-from joinedup.disclosure.quality import DIMENSIONS, UnknownAgency, current_quality
-from joinedup.web.charts import CHART_FONT, Chart
+from joinedup.present.charts import CHART_FONT, Chart
+from joinedup.views.quality import DIMENSIONS, UnknownAgency, current_quality
 from joinedup.web.deps import CurrentUser, SettingsDep, TierDep
 from joinedup.web.templating import templates
 

@@ -9,33 +9,36 @@
 - ``/questions/{id}.csv`` / ``.xlsx`` / ``.parquet`` / ``.geojson``: the same table as a
   download, for users with the export permission; every download is in the audit log.
 
-Figures come only from ``joinedup.disclosure.questions``; exports are written by
-``joinedup.export`` (the same writers as ``joinedup export``).
+Figures come only from ``joinedup.views.questions``; exports are written by
+``joinedup.present.files`` (the same writers as ``joinedup export``).
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission, User
-from joinedup.disclosure import SUPPRESSED, Tier, partnership_config
-from joinedup.disclosure.questions import (
-    TOTAL,
+from joinedup.errors import JoinedupError
+from joinedup.present.charts import CHART_FONT, Chart, bar_chart, grouped_bar_chart
+from joinedup.present.files import area_boundaries, write_tables
+from joinedup.present.tables import answer_table
+from joinedup.views import SUPPRESSED, QuestionError, Tier, partnership_config
+from joinedup.views.answers import TOTAL
+from joinedup.views.questions import (
+    PeriodError,
     QuestionNotFound,
     QuestionRefused,
     current_question,
     current_questions,
     headline_change,
 )
-from joinedup.errors import JoinedupError
-from joinedup.export import answer_table, area_boundaries, write_tables
-from joinedup.insight import QuestionError
-from joinedup.web.charts import CHART_FONT, Chart, bar_chart, grouped_bar_chart
+from joinedup.web import periods as pq
 from joinedup.web.deps import CurrentUser, Require, SettingsDep, StateDep, TierDep
 from joinedup.web.errors import error_response
 from joinedup.web.templating import templates
@@ -46,8 +49,6 @@ router = APIRouter()
 TIME_BREAKDOWNS = frozenset({"quarter", "month", "year", "financial_year"})
 #: Breakdowns whose categories are areas of the partnership's geography (GeoJSON).
 AREA_BREAKDOWNS = frozenset({"authority", "ward", "small_area"})
-#: ``?by=`` value for the total only.
-NO_BREAKDOWN = "none"
 
 #: Headings of the list, by what a question counts (in this order).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -66,14 +67,6 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "geojson": ("GeoJSON of areas", "application/geo+json"),
 }
 
-ByQuery = Annotated[
-    str | None,
-    Query(
-        max_length=64,
-        pattern=r"^[a-z][a-z0-9_]*$",
-        description="A breakdown of the question, or 'none' for the total only",
-    ),
-]
 QuestionId = Annotated[str, "A question id, as in the list of questions"]
 Exporter = Annotated[User, Depends(Require(Permission.EXPORT))]
 
@@ -180,17 +173,26 @@ def _question_error(request: Request, tier: Tier, exc: QuestionError) -> Respons
             title="This question is not available at your tier",
             page="questions_error.html",
         )
-    return error_response(
-        request, 400, str(exc), title="This breakdown does not exist", page="questions_error.html"
-    )
+    title = "This breakdown does not exist"
+    title = "This period cannot be shown" if isinstance(exc, PeriodError) else title
+    return error_response(request, 400, str(exc), title=title, page="questions_error.html")
 
 
 def _resolve(
-    settings: SettingsDep, question_id: str, by: str | None, tier: Tier
+    settings: SettingsDep,
+    question_id: str,
+    by: str | list[str] | None,
+    tier: Tier,
+    when: dict[str, str | None] | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """The page's question and its breakdown: ``?by=``; ``none`` for the total only;
-    without one, the question's first breakdown that is not a period of time."""
-    wanted = None if by in (None, NO_BREAKDOWN) else by
+    """The page's question and its breakdown: ``?by=`` (twice to cross two); ``none``
+    for the total only; without one, the question's first breakdown that is not a period
+    of time. ``when`` is the period chosen (``start``, ``end``, ``period``)."""
+    given = [by] if isinstance(by, str) else [b for b in (by or []) if b]
+    if any(len(b) > 64 or not re.match(r"^[a-z][a-z0-9_]*$", b) for b in given):
+        raise QuestionError("A breakdown is a lower-case name, as in the question's list.")
+    chosen = tuple(b for b in given if b != pq.NO_BREAKDOWN)
+    wanted = None if not chosen else chosen[0] if len(chosen) == 1 else chosen
     config = partnership_config(settings.partnership_dir)  # read once for both calls
     found = current_question(
         settings.partnership_dir,
@@ -199,8 +201,9 @@ def _resolve(
         tier=tier,
         config=config,
         open_release=settings.open_release,
+        **(when or {}),  # type: ignore[arg-type]
     )
-    if by is None:
+    if not given:
         breakdowns = list(found["answer"]["question"]["breakdowns"])
         first = next((b for b in breakdowns if b not in TIME_BREAKDOWNS), None)
         first = first or next(iter(breakdowns), None)
@@ -213,11 +216,12 @@ def _resolve(
                 tier=tier,
                 config=config,
                 open_release=settings.open_release,
+                **(when or {}),  # type: ignore[arg-type]
             )
-    return found, wanted
+    return found, wanted if isinstance(wanted, str) or wanted is None else ",".join(wanted)
 
 
-def _choices(question: dict[str, Any], by: str | None) -> dict[str, Any]:
+def _choices(question: dict[str, Any], by: str | None, crossed: list[str]) -> dict[str, Any]:
     breakdowns = question["breakdowns"]
     plain = [
         {"value": k, "label": v, "selected": k == by}
@@ -231,12 +235,13 @@ def _choices(question: dict[str, Any], by: str | None) -> dict[str, Any]:
     ]
     return {
         "none": {
-            "value": NO_BREAKDOWN,
+            "value": pq.NO_BREAKDOWN,
             "label": "No breakdown: the total only",
             "selected": not by,
         },
         "breakdowns": plain,
         "over_time": over_time,
+        "cross": pq.cross_choices(breakdowns, crossed),
     }
 
 
@@ -399,14 +404,16 @@ def rate_chart(
     return Chart(chart_id, f"{title}, with 95% confidence intervals", described, spec)
 
 
-def _exports(user: User, question_id: str, by: str | None, tier_q: str) -> list[dict[str, str]]:
+def _exports(
+    user: User, question_id: str, by: str | None, tier_q: str, when_q: str = ""
+) -> list[dict[str, str]]:
     if not user.can(Permission.EXPORT):
         return []
     out = []
     for fmt, (label, _) in EXPORTS.items():
         if fmt == "geojson" and by not in AREA_BREAKDOWNS:
             continue
-        href = _with_query(f"/questions/{question_id}.{fmt}", f"by={by or NO_BREAKDOWN}", tier_q)
+        href = _with_query(f"/questions/{question_id}.{fmt}", pq.by_query(by), when_q, tier_q)
         out.append({"format": fmt, "label": label, "href": href})
     return out
 
@@ -419,26 +426,38 @@ def question_page(
     tier: TierDep,
     user: CurrentUser,
     question_id: QuestionId,
-    by: ByQuery = None,
+    by: pq.ByList = None,
+    start: pq.FromQuery = None,
+    end: pq.DateQuery = None,
+    period: pq.PeriodQuery = None,
 ) -> Response:
-    """One question's answer at the visitor's tier: chart and table by a breakdown of
-    their choice, change since the previous release, rates with 95% confidence
-    intervals, caveats, and the quality of the sources it rests on."""
+    """One question's answer at the visitor's tier, for a period (``?period=default|all``
+    or ``?from=&to=``, whole months): chart and table by a breakdown of their choice, or
+    two crossed (``?by=a&by=b``), change since the previous release, rates with 95%
+    confidence intervals, caveats, the history each source holds, and the quality of the
+    sources it rests on."""
+    asked = pq.period_asked(start, end, period)
     try:
-        found, chosen = _resolve(settings, question_id, by, tier)
+        found, chosen = _resolve(settings, question_id, by, tier, asked)
     except QuestionError as exc:
         return _question_error(request, tier, exc)
     answer = found["answer"]
     q = answer["question"]
     tier_q = _tier_query(request)
     previous = answer["previous_release_id"]
+    first = (chosen or "").split(",")[0] or None
     data = {
         "tier": answer["tier"],
         "release_id": answer["release_id"],
         "previous_release_id": previous,
         "question": q,
-        "breakdown": chosen,
-        "choices": _choices(q, chosen),
+        "breakdown": first,
+        "by": answer["by"],
+        "period": answer["period"],
+        "period_choice": pq.period_choice(answer["period"], asked),
+        "history": answer["history"],
+        "cross": answer.get("table"),
+        "choices": _choices(q, first, answer["by"]),
         "comparison": {
             "previous_release_id": previous,
             "note": (
@@ -452,11 +471,11 @@ def question_page(
         "answer": answer,
         "sources": found["sources"],
         "quality_measures_shown": found["quality_measures_shown"],
-        "exports": _exports(user, question_id, chosen, tier_q),
+        "exports": _exports(user, question_id, chosen, tier_q, pq.when_query(asked)),
         "links": {
             "list": _with_query("/questions", tier_q),
             "json": _with_query(
-                f"/questions/{question_id}.json", f"by={chosen or NO_BREAKDOWN}", tier_q
+                f"/questions/{question_id}.json", pq.by_query(chosen), pq.when_query(asked), tier_q
             ),
         },
     }
@@ -464,7 +483,7 @@ def question_page(
         return JSONResponse(data)
     context = {
         "data": data,
-        "charts": _charts(answer),
+        "charts": [] if data["cross"] else _charts(answer),
         "tier_param": request.query_params.get("tier"),
     }
     return templates.TemplateResponse(request, "question.html", context)
@@ -477,11 +496,12 @@ def _download(
     tier: Tier,
     user: User,
     question_id: str,
-    by: str | None,
+    by: list[str] | None,
     fmt: str,
+    when: dict[str, str | None],
 ) -> Response:
-    try:  # the same table as the page with the same ?by= shows
-        found, wanted = _resolve(settings, question_id, by, tier)
+    try:  # the same table as the page with the same ?by= and period shows
+        found, wanted = _resolve(settings, question_id, by, tier, when)
     except QuestionError as exc:
         return _question_error(request, tier, exc)
     protected = found["answer"]
@@ -510,7 +530,7 @@ def _download(
         detail={
             "page": "question",
             "question": question_id,
-            "by": wanted or NO_BREAKDOWN,
+            "by": wanted or pq.NO_BREAKDOWN,
             "format": fmt,
             "tier": protected["tier"],
             "release_id": protected["release_id"],
@@ -533,9 +553,13 @@ def _export_route(fmt: str) -> Any:
         tier: TierDep,
         user: Exporter,
         question_id: QuestionId,
-        by: ByQuery = None,
+        by: pq.ByList = None,
+        start: pq.FromQuery = None,
+        end: pq.DateQuery = None,
+        period: pq.PeriodQuery = None,
     ) -> Response:
-        return _download(request, settings, state, tier, user, question_id, by, fmt)
+        asked = pq.period_asked(start, end, period)
+        return _download(request, settings, state, tier, user, question_id, by, fmt, asked)
 
     download.__doc__ = (
         f"The question's table at the visitor's tier as {EXPORTS[fmt][0]}, through "

@@ -10,21 +10,35 @@ a page that reloads itself on a timer fails WCAG 2.2.1 (timing adjustable).
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
-from joinedup.access import Permission, Role, User
+from joinedup.access import Forbidden, Permission, Role, User, audit_accepted_drops
 from joinedup.config import PartnershipConfig, load_config
-from joinedup.disclosure import compare_releases, release_listing
-from joinedup.disclosure.releases import default_pair
-from joinedup.errors import BuildError
+from joinedup.errors import BuildError, ConfigError
+from joinedup.pipeline.drops import check_accept_drop
 from joinedup.release import list_releases
+from joinedup.state import State
+from joinedup.views import compare_releases, release_listing
+from joinedup.views.releases import default_pair
 from joinedup.web.builds import BuildRunner, BuildStatus
-from joinedup.web.deps import CsrfChecked, Require, SettingsDep, StateDep, TierDep
+from joinedup.web.deps import (
+    CsrfChecked,
+    NotSignedIn,
+    Require,
+    SettingsDep,
+    StateDep,
+    TierDep,
+    WebSettings,
+    get_session,
+)
 from joinedup.web.errors import error_response, wants_json
 from joinedup.web.templating import templates
 from joinedup.web.uploads import (
@@ -74,6 +88,13 @@ def may_upload(user: User, sf: SourceFile) -> bool:
     if Role.ADMIN in user.roles:
         return True
     return sf.source.agency == user.agency and all(a == user.agency for a in sf.shared_agencies)
+
+
+def may_confirm(user: User, cfg: PartnershipConfig) -> list[str]:
+    """The sources whose shrunken extract ``user`` may confirm for a build: an
+    administrator any; a data lead their own agency's."""
+    admin = Role.ADMIN in user.roles
+    return [s.id for s in cfg.sources if admin or s.agency == user.agency]
 
 
 def _source_rows(
@@ -182,39 +203,100 @@ def upload_form(request: Request, source_id: str, settings: SettingsDep, user: M
 @router.post(
     "/releases/sources/{source_id}/upload", response_class=HTMLResponse, name="upload_extract"
 )
-def upload_extract(
+async def upload_extract(
     request: Request,
     source_id: str,
     settings: SettingsDep,
     state: StateDep,
     user: Manager,
-    _: CsrfChecked,
-    extract: Annotated[UploadFile | None, File(description="The extract file")] = None,
-    accept_quarantine: Annotated[bool, Form()] = False,
 ) -> Response:
     """Check an uploaded extract and, when nothing in it would stop a build, make it the
-    source's file (the previous one is kept as ``<name>.previous``)."""
+    source's file (the previous one is kept as ``<name>.previous``).
+
+    The form (``extract``, ``accept_quarantine``, ``csrf_token``) is read only after the
+    session and permission (the dependencies above), the source and the user's agency,
+    and the declared size have been checked (issue 11): a visitor who may not upload
+    cannot make the server read, or spool to disk, a byte of the file.
+    """
     try:
-        cfg, sf = _source_file(settings, source_id)
+        cfg, sf = await run_in_threadpool(_source_file, settings, source_id)
     except _NoSource as exc:
         return error_response(request, 404, exc.detail)
     if not may_upload(user, sf):
         return _refuse_other_agency(request, sf)
     max_bytes = _max_bytes(request)
-    context: dict[str, Any] = {"data": _upload_context(sf, max_bytes), "result": None}
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes + 1024 * 1024:
+        return _upload_page(request, sf, max_bytes, None, _too_large(max_bytes), 413)
+    form = await request.form(max_files=1, max_fields=8)
+    try:
+        session = get_session(request)
+        token = form.get("csrf_token")
+        if session is None:
+            raise NotSignedIn()
+        if not isinstance(token, str) or not hmac.compare_digest(session.csrf_token, token):
+            raise Forbidden("This form had expired. Go back, reload the page and try again.")
+        extract = form.get("extract")
+        accept = str(form.get("accept_quarantine") or "").lower() in ("true", "on", "1", "yes")
+        return await run_in_threadpool(
+            _receive_upload,
+            request,
+            settings,
+            state,
+            user,
+            cfg,
+            sf,
+            extract if isinstance(extract, StarletteUpload) else None,
+            accept,
+            max_bytes,
+        )
+    finally:
+        await form.close()
+
+
+def _too_large(max_bytes: int) -> str:
+    return (
+        f"The file is larger than the {human_size(max_bytes)} the web app accepts. "
+        "Split the extract by date, or ask the partnership's administrator to put it "
+        "in the partnership folder and run `joinedup build`."
+    )
+
+
+def _upload_page(
+    request: Request,
+    sf: SourceFile,
+    max_bytes: int,
+    result: UploadResult | None,
+    error: str | None,
+    status: int,
+) -> Response:
+    context: dict[str, Any] = {
+        "data": _upload_context(sf, max_bytes),
+        "result": None if result is None else result.as_dict(),
+        "error": error,
+    }
+    if wants_json(request):
+        body = {**context["data"], "result": context["result"], "error": error}
+        return JSONResponse(body, status_code=status)
+    return templates.TemplateResponse(request, "upload.html", context, status_code=status)
+
+
+def _receive_upload(
+    request: Request,
+    settings: WebSettings,
+    state: State,
+    user: User,
+    cfg: PartnershipConfig,
+    sf: SourceFile,
+    extract: StarletteUpload | None,
+    accept_quarantine: bool,
+    max_bytes: int,
+) -> Response:
     error: str | None = None
     result: UploadResult | None = None
     status = 200
-    length = request.headers.get("content-length", "")
     if extract is None or not extract.filename:
         error, status = "Choose the extract file to upload.", 422
-    elif length.isdigit() and int(length) > max_bytes + 1024 * 1024:
-        error, status = (
-            f"The file is larger than the {human_size(max_bytes)} the web app accepts. "
-            "Split the extract by date, or ask the partnership's administrator to put it "
-            "in the partnership folder and run `joinedup build`.",
-            413,
-        )
     else:
         try:
             result = save_extract(
@@ -248,14 +330,8 @@ def upload_extract(
         agencies=agencies,
     )
     if result is not None and result.saved:
-        sf = _source_file(settings, source_id)[1]  # the new file's size and time
-        context["data"] = _upload_context(sf, max_bytes)
-    context["result"] = None if result is None else result.as_dict()
-    context["error"] = error
-    if wants_json(request):
-        body = {**context["data"], "result": context["result"], "error": error}
-        return JSONResponse(body, status_code=status)
-    return templates.TemplateResponse(request, "upload.html", context, status_code=status)
+        sf = _source_file(settings, sf.source.id)[1]  # the new file's size and time
+    return _upload_page(request, sf, max_bytes, result, error, status)
 
 
 # --- build --------------------------------------------------------------------------
@@ -267,6 +343,19 @@ def _recorder(request: Request, user: User) -> Any:
 
     def record(status: BuildStatus, result: Any) -> None:
         detail: dict[str, Any] = {"build_id": status.build_id, "outcome": status.state}
+        if status.drops:  # stopped before publishing: sources that shrank sharply
+            detail["stopped_by"] = [d["source"] for d in status.drops]
+        if status.accept_drop:
+            detail["accept_drop"] = list(status.accept_drop)
+        if result is not None and result.accepted_drops:
+            audit_accepted_drops(
+                partnership_dir,
+                result.accepted_drops,
+                release_id=str(result.release.release_id),
+                actor=user.username,
+                via="web",
+                state=gov.state,
+            )
         if result is not None:
             detail.update(
                 sources=int(result.sources),
@@ -292,11 +381,35 @@ def start_build(
     user: Manager,
     runner: RunnerDep,
     _: CsrfChecked,
+    accept_drop: Annotated[list[str] | None, Form(max_length=64)] = None,
 ) -> Response:
     """Start building a new release in the background; go to its progress page. Refused
-    (409) while another build of the partnership runs."""
+    (409) while another build of the partnership runs.
+
+    ``accept_drop`` (one field per source; the boxes a stopped build's page offers) lets
+    through sources that shrank sharply or look cut short, as ``joinedup build
+    --accept-drop`` does; the published build audits each (``accept_drop``). A data lead
+    may confirm their own agency's sources only (403 otherwise); an administrator any."""
+    wanted = sorted(set(accept_drop or []))
+    if wanted:
+        cfg = _config(settings)
+        try:
+            check_accept_drop(cfg, wanted)
+        except ConfigError as exc:
+            return error_response(request, 422, str(exc))
+        theirs = may_confirm(user, cfg)
+        others = [s for s in wanted if s not in theirs]
+        if others:
+            return error_response(
+                request,
+                403,
+                f"Only the data lead of the agency a source comes from, or an administrator, "
+                f"may confirm its extract: you may not confirm {', '.join(others)}.",
+            )
     try:
-        build_id = runner.start(started_by=user.username, on_finish=_recorder(request, user))
+        build_id = runner.start(
+            started_by=user.username, on_finish=_recorder(request, user), accept_drop=wanted
+        )
     except BuildError as exc:
         if wants_json(request):
             return error_response(request, 409, str(exc), title="A build is running")
@@ -321,6 +434,7 @@ def start_build(
 def build_status(
     request: Request,
     build_id: str,
+    settings: SettingsDep,
     user: Manager,
     runner: RunnerDep,
 ) -> Response:
@@ -340,7 +454,8 @@ def build_status(
         )
     if is_json:
         return JSONResponse({"build": status})
-    context = {"build": status, "seconds": REFRESH_SECONDS}
+    confirm = may_confirm(user, _config(settings)) if status and status["drops"] else []
+    context = {"build": status, "seconds": REFRESH_SECONDS, "may_confirm": confirm}
     response = templates.TemplateResponse(request, "build.html", context)
     return response
 

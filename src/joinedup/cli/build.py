@@ -1,0 +1,131 @@
+"""Setting up and building: ``init``, ``check``, ``build`` and ``releases``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from joinedup.cli._common import DIR, handle_errors, progress_bar, stage_labels
+
+__all__ = ["build", "check", "init", "releases"]
+
+
+@click.command()
+@DIR
+@click.option("--name", default="My Safeguarding Partnership", help="Partnership name.")
+@handle_errors
+def init(directory: Path, name: str) -> None:
+    """Create a partnership folder with a commented partnership.yaml to fill in.
+
+    \b
+    Example:
+      joinedup init ./partnership --name "Northshire Safeguarding Partnership"
+    """
+    from joinedup.config.starter import write_starter
+
+    path = write_starter(directory, name=name)
+    click.echo(f"Wrote {path}. Edit it to describe your agencies and extracts, then run:")
+    click.echo(f"  joinedup check {directory}")
+
+
+@click.command()
+@DIR
+@click.option(
+    "--accept-drop",
+    "accept_drop",
+    multiple=True,
+    metavar="SOURCE",
+    help="Publish SOURCE though its rows fell sharply, it has no data rows or its last row "
+    "is cut short (check the extract first; recorded in the audit log). Repeatable.",
+)
+@handle_errors
+def build(directory: Path, accept_drop: tuple[str, ...]) -> None:
+    """Build a new release from DIR/partnership.yaml and make it current.
+
+    The release is written aside and published only when complete: a build that fails
+    leaves the previous release current. A source whose rows fell by more than
+    build.max_drop_share (default 50%) since the current release, an extract with no
+    data rows, or one whose last row is cut short stops the build before publishing,
+    until --accept-drop names it.
+
+    \b
+    Examples:
+      joinedup build ./demo
+      joinedup build ./demo --accept-drop police_crimes
+    """
+    from joinedup.access import audit_accepted_drops, audit_build
+    from joinedup.pipeline import build as build_release
+
+    with progress_bar(stage_labels()) as update:
+        result = build_release(directory, progress=update, accept_drop=accept_drop)
+    audit_accepted_drops(directory, result.accepted_drops, release_id=result.release.release_id)
+    audit_build(directory, result)
+    for drop in result.accepted_drops:
+        click.echo(f"Published as confirmed (in the audit log): {drop.source}: {drop.finding}.")
+    click.echo(
+        f"Release {result.release.release_id} is current: {result.sources} sources, "
+        f"{result.records:,} records, {result.persons:,} persons, "
+        f"{result.quarantined:,} rows in quarantine."
+    )
+    click.echo(str(result.release.db_path))
+
+
+@click.command()
+@DIR
+@click.option("--current", is_flag=True, help="Print only the current release's DuckDB path.")
+@handle_errors
+def releases(directory: Path, current: bool) -> None:
+    """List the releases of DIR, marking the current one.
+
+    \b
+    Examples:
+      joinedup releases ./demo
+      duckdb "$(joinedup releases ./demo --current)"
+    """
+    from joinedup.release import current_release_id, list_releases, open_current
+
+    if current:
+        click.echo(str(open_current(directory).db_path))
+        return
+    found = list_releases(directory)
+    if not found:
+        click.echo(f"No releases in {directory} yet. Run `joinedup build {directory}`.")
+        return
+    cur = current_release_id(directory)
+    for r in found:
+        mark = "*" if r.release_id == cur else " "
+        m = r.manifest
+        click.echo(
+            f"{mark} {r.release_id}  built {m.get('built_at', '?')}  "
+            f"records {m.get('records', '?')}  persons {m.get('persons', '?')}  "
+            f"quarantined {m.get('quarantined', '?')}"
+        )
+    click.echo("(* current)")
+
+
+@click.command()
+@DIR
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Map every row of every source, as a build does (default: a sample of each).",
+)
+@handle_errors
+def check(directory: Path, full: bool) -> None:
+    """Validate partnership.yaml, the geography files and every source without building.
+
+    Anything a build would refuse is reported. Without --full each source's rows are
+    mapped on a sample; --full maps them all.
+
+    \b
+    Examples:
+      joinedup check ./partnership
+      joinedup check ./partnership --full
+    """
+    from joinedup.insight import check_questions
+    from joinedup.pipeline.check import check_partnership
+
+    for line in check_partnership(directory, full=full):
+        click.echo(line)
+    click.echo(check_questions(directory))  # DIR/questions/*.yaml

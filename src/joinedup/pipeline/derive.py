@@ -1,0 +1,93 @@
+"""The ``derive`` stage: places in the partnership's geography and persons' attributes.
+
+Runs after persons are resolved: one ``person`` row each, with age and age band on the
+reference date, sex, ethnicity, home area and the agencies that know them.
+"""
+
+from __future__ import annotations
+
+from joinedup.pipeline.context import BuildContext
+
+__all__ = ["AGE_BANDS", "age_band_sql", "derive_tables"]
+
+AGE_BANDS: tuple[tuple[int, int, str], ...] = (
+    (0, 9, "0-9"),
+    (10, 13, "10-13"),
+    (14, 15, "14-15"),
+    (16, 17, "16-17"),
+    (18, 20, "18-20"),
+    (21, 24, "21-24"),
+)
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def age_band_sql(age: str) -> str:
+    arms = " ".join(
+        f"WHEN {age} BETWEEN {lo} AND {hi} THEN '{label}'" for lo, hi, label in AGE_BANDS
+    )
+    return f"(CASE {arms} WHEN {age} >= 25 THEN '25+' END)"
+
+
+def _age_sql(dob: str, ref: str) -> str:
+    return (
+        f"(year({ref}) - year({dob}) - CASE WHEN strftime({ref}, '%m%d') < strftime({dob}, '%m%d') "
+        "THEN 1 ELSE 0 END)"
+    )
+
+
+def derive_tables(ctx: BuildContext) -> None:
+    """Fill ``place`` and ``person``; mark county lines events."""
+    con = ctx.con
+    ref = f"DATE {_lit(ctx.reference_date.isoformat())}"
+    # places: one row per place id, placed in the partnership's geography by postcode
+    con.execute(
+        "INSERT INTO place SELECT p.place_id, p.name, p.place_type, p.postcode, "
+        "ju_postcode_sector(p.postcode), ju_postcode_district(p.postcode), l.small_area, l.ward, "
+        "l.authority, l.lat, l.lon FROM ("
+        "SELECT place_id, any_value(name) AS name, mode(place_type) AS place_type, "
+        "any_value(postcode) AS postcode FROM _ju_places GROUP BY place_id) p "
+        "LEFT JOIN postcode_lookup l ON l.postcode = p.postcode"
+    )
+    con.execute(
+        "UPDATE event SET county_lines = true WHERE event_id IN "
+        "(SELECT event_id FROM event_exploitation WHERE exploitation_type = 'county_lines')"
+    )
+    # a district belongs to an authority when all its known postcodes do
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_district AS SELECT ju_postcode_district(postcode) AS d, "
+        "any_value(authority) AS authority FROM postcode_lookup GROUP BY d "
+        "HAVING count(DISTINCT authority) = 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_rp AS SELECT rp.person_id, r.agency, r.record_date, "
+        "i.* FROM record_person rp JOIN record r USING (source, source_record_id) "
+        "JOIN identity i USING (source, source_record_id)"
+    )
+    age = _age_sql("dob", ref)
+    con.execute(
+        "INSERT INTO person SELECT p.person_id, p.sex, p.ethnicity, e.grp, year(p.dob), "
+        f"{age}, {age_band_sql(age)}, p.home_district, l.small_area, l.ward, "
+        "coalesce(l.authority, d.authority), p.first_seen, p.last_seen, p.n_records, "
+        "p.n_agencies, p.agencies FROM ("
+        "SELECT person_id, "
+        "coalesce(mode(sex) FILTER (WHERE sex <> 'U'), 'U') AS sex, "
+        "coalesce(mode(ethnicity) FILTER (WHERE ethnicity NOT IN ('REFU', 'NOBT')), "
+        "mode(ethnicity)) AS ethnicity, "
+        "mode(dob) AS dob, "
+        "arg_max(postcode, coalesce(record_date, DATE '1900-01-01')) "
+        "FILTER (WHERE postcode IS NOT NULL) AS home_postcode, "
+        "arg_max(postcode_district, coalesce(record_date, DATE '1900-01-01')) "
+        "FILTER (WHERE postcode_district IS NOT NULL) AS home_district, "
+        "min(record_date) AS first_seen, max(record_date) AS last_seen, "
+        "count(*) AS n_records, count(DISTINCT agency) AS n_agencies, "
+        "string_agg(DISTINCT agency, ';' ORDER BY agency) AS agencies "
+        "FROM _ju_rp GROUP BY person_id) p "
+        "LEFT JOIN _ju_ethnicity e ON e.code = p.ethnicity "
+        "LEFT JOIN postcode_lookup l ON l.postcode = p.home_postcode "
+        "LEFT JOIN _ju_district d ON d.d = p.home_district"
+    )
+    con.execute("DROP TABLE IF EXISTS _ju_rp")
+    con.execute("DROP TABLE IF EXISTS _ju_district")

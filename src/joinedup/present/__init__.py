@@ -1,0 +1,15 @@
+"""What the outputs (web, report, export) share, so none imports another.
+
+- :mod:`~joinedup.present.charts`: Vega-Lite chart specs rendered to accessible SVG;
+- :mod:`~joinedup.present.format`: numbers for display;
+- :mod:`~joinedup.present.tables`: protected figures laid out as tables;
+- :mod:`~joinedup.present.writers`, :mod:`~joinedup.present.i2` and
+  :mod:`~joinedup.present.files`: those tables as CSV, Excel, Parquet, GeoJSON and i2
+  link CSV files;
+- :mod:`~joinedup.present.assets`: where the shared front-end assets are installed.
+
+Everything here takes figures already protected by ``joinedup.views``; nothing opens a
+release.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,337 @@
+"""Network groups as each tier may see them.
+
+What leaves the store, by tier:
+
+- strategic (and the group list at operational): one row a network group with its
+  members by role (children, persons of concern, others) protected together as a
+  two-way table with its margins; the density of connections (a share, not a count);
+  the exploitation types and agencies recorded on members' concern events; the number
+  of distinct places of those events (protected like a count of people: a group seen at
+  one or two places would point to them) and the commonest types of those places, by
+  name only; and whether a source recorded the group (a county line, an organised
+  group), not its name.
+- operational, for a user allowed person-level data (:func:`current_network` with
+  ``person_level=True``): one group's members by pseudonymous person id with their
+  role, connections, betweenness, whether they bridge to another group, agencies and
+  exploitation types; the connections between members; the names of recorded groups;
+  the place types with their counts of places. The caller must write each member shown
+  to the audit log before showing them.
+- community: nothing. Networks are about named individuals' associations; even counts
+  of groups are not published to a community audience (the ``network_groups`` question
+  is not available at that tier either).
+
+The network tables are built over every source, so at a tier whose sharing agreements
+leave a source out the groups are not shown at all (the page says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from joinedup.config.model import PartnershipConfig
+from joinedup.disclosure.memo import per_release
+from joinedup.disclosure.policy import DisclosurePolicy, policy_for
+from joinedup.disclosure.sharing import SourceScope, source_scope
+from joinedup.disclosure.suppression import protect_cells, protect_two_way
+from joinedup.disclosure.tiers import Tier
+from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.views.release import (
+    ReleaseLike,
+    open_release_connection,
+    partnership_config,
+    policy_dict,
+    release_facts,
+)
+
+__all__ = [
+    "NETWORK_ROLES",
+    "NetworkNotFound",
+    "NetworkNotShown",
+    "current_network",
+    "current_networks",
+]
+
+#: Member roles in the order shown: role -> words.
+NETWORK_ROLES: dict[str, str] = {
+    "child": "Children",
+    "person_of_concern": "Persons of concern",
+    "other": "Others",
+}
+
+#: How many place types are named for a group.
+TOP_PLACE_TYPES = 3
+
+
+class NetworkNotShown(JoinedupError):
+    """The tier may not see network groups (or one group's members)."""
+
+
+class NetworkNotFound(JoinedupError):
+    """There is no network group of that id in the current release."""
+
+
+def _type_words(place_type: str | None) -> str:
+    text = (place_type or "unknown").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _split(value: Any) -> list[str]:
+    return [v for v in str(value or "").split(";") if v]
+
+
+_open = open_release_connection
+
+
+def _not_built(handle: ReleaseLike) -> ReleaseError:
+    return ReleaseError(
+        f"Release {handle.release_id} holds no network groups: it was built by an older "
+        "joinedup. Run `joinedup build DIR` to rebuild it."
+    )
+
+
+_PLACE_TYPES_SQL = """SELECT nm.network_id, pl.place_type, count(DISTINCT pc.place_id) AS places
+FROM network_member nm
+JOIN person_concern pc ON pc.person_id = nm.person_id
+JOIN place pl ON pl.place_id = pc.place_id
+WHERE pc.place_id IS NOT NULL AND pc.role <> 'witness'
+GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"""
+
+
+def _read_groups(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT network_id, members, children, persons_of_concern, edges, density, "
+        "exploitation_types, agencies, places, recorded_groups FROM network_group "
+        "ORDER BY network_id"
+    ).fetchall()
+    types: dict[str, list[tuple[str, int]]] = {}
+    for nid, place_type, n in con.execute(_PLACE_TYPES_SQL).fetchall():
+        types.setdefault(str(nid), []).append((str(place_type or "unknown"), int(n)))
+    return [
+        {
+            "network_id": str(r[0]),
+            "members": int(r[1]),
+            "children": int(r[2]),
+            "persons_of_concern": int(r[3]),
+            "edges": int(r[4]),
+            "density": float(r[5] or 0.0),
+            "exploitation_types": _split(r[6]),
+            "agencies": _split(r[7]),
+            "places": int(r[8] or 0),
+            "recorded_groups": _split(r[9]),
+            "place_types": types.get(str(r[0]), []),
+        }
+        for r in rows
+    ]
+
+
+def _protect_groups(groups: list[dict[str, Any]], policy: DisclosurePolicy) -> dict[str, Any]:
+    ids = [g["network_id"] for g in groups]
+    roles = list(NETWORK_ROLES)
+    cells: dict[tuple[str, str], int] = {}
+    for g in groups:
+        other = g["members"] - g["children"] - g["persons_of_concern"]
+        cells[(g["network_id"], "child")] = g["children"]
+        cells[(g["network_id"], "person_of_concern")] = g["persons_of_concern"]
+        cells[(g["network_id"], "other")] = max(other, 0)
+    # Groups do not overlap and every member has exactly one role: the margins are sums.
+    table = protect_two_way(
+        cells,
+        policy,
+        rows=ids,
+        cols=roles,
+        row_totals={g["network_id"]: g["members"] for g in groups},
+    )
+    # Counts of places, each on its own (no total of places is published).
+    places = protect_cells({g["network_id"]: g["places"] for g in groups}, [], policy)
+    rows = []
+    for g in groups:
+        nid = g["network_id"]
+        rows.append(
+            {
+                "network_id": nid,
+                "members": table.row_totals[nid],
+                "children": table.cells[(nid, "child")],
+                "persons_of_concern": table.cells[(nid, "person_of_concern")],
+                "others": table.cells[(nid, "other")],
+                "density": round(g["density"], 2),
+                "exploitation_types": g["exploitation_types"],
+                "agencies": g["agencies"],
+                "places": places[nid],
+                "place_types": [_type_words(t) for t, _ in g["place_types"][:TOP_PLACE_TYPES]],
+                "named_by_source": bool(g["recorded_groups"]),
+            }
+        )
+    return {
+        "groups": rows,
+        "totals": {
+            "members": table.total,
+            "children": table.col_totals["child"],
+            "persons_of_concern": table.col_totals["person_of_concern"],
+            "others": table.col_totals["other"],
+        },
+    }
+
+
+def _refusal(tier: Tier, scope: SourceScope) -> str | None:
+    if tier is Tier.COMMUNITY:
+        return (
+            "Network groups are not shown at the community tier: they describe who is "
+            "connected to whom, which is not published to a community audience, even as "
+            "counts. Ask your partnership's data lead for the strategic picture."
+        )
+    if scope.excluded:
+        return (
+            "Network groups are worked out from every source when the release is built. A "
+            "sharing agreement leaves a source out at this tier, so the groups are not "
+            "shown here."
+        )
+    return None
+
+
+@per_release
+def current_networks(
+    partnership_dir: Path,
+    tier: Tier,
+    *,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """Every network group of the current release, protected for ``tier`` (an empty
+    list with ``note`` at a tier that may not see them)."""
+    tier = Tier(tier)
+    config = config if config is not None else partnership_config(partnership_dir)
+    policy = policy_for(tier, config.disclosure if config is not None else None)
+    scope = source_scope(config, tier)
+    refusal = _refusal(tier, scope)
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        release = release_facts(con)
+        groups = [] if refusal else _read_groups(con)
+    except duckdb.CatalogException as exc:
+        raise _not_built(handle) from exc
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
+            "be from an older version of joinedup. Run `joinedup build DIR` to rebuild it."
+        ) from exc
+    finally:
+        con.close()
+    out: dict[str, Any] = {
+        "tier": tier.value,
+        "release": release,
+        "disclosure": policy_dict(policy),
+        "available": refusal is None,
+        "note": refusal,
+        "groups": [],
+        "totals": None,
+    }
+    if refusal is None:
+        out.update(_protect_groups(groups, policy))
+    if scope.excluded:
+        out["exclusions"] = scope.as_dict()
+    return out
+
+
+@per_release
+def current_network(
+    partnership_dir: Path,
+    network_id: str,
+    tier: Tier,
+    *,
+    person_level: bool = False,
+    config: PartnershipConfig | None = None,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any]:
+    """One network group: its protected summary (as in :func:`current_networks`), and
+    with ``person_level`` (operational tier only) its members and connections.
+
+    Raises :class:`NetworkNotShown` at a tier that may not see groups or for person-level
+    data outside the operational tier, :class:`NetworkNotFound` for an unknown id.
+    """
+    tier = Tier(tier)
+    if person_level and tier is not Tier.OPERATIONAL:
+        raise NetworkNotShown(
+            f"Members of network groups are shown at the operational tier only, not {tier.value}."
+        )
+    listing = current_networks(partnership_dir, tier, config=config, open_release=open_release)
+    if not listing["available"]:
+        raise NetworkNotShown(str(listing["note"]))
+    summary = next((g for g in listing["groups"] if g["network_id"] == network_id), None)
+    if summary is None:
+        raise NetworkNotFound(
+            "There is no network group with that id in the current release; group ids can "
+            "change from one release to the next. Go back to the list of groups."
+        )
+    out: dict[str, Any] = {
+        "tier": listing["tier"],
+        "release": listing["release"],
+        "disclosure": listing["disclosure"],
+        "network_id": network_id,
+        "summary": summary,
+        "person_level": person_level,
+        "members": None,
+        "edges": None,
+        "recorded_groups": None,
+        "place_types": None,
+    }
+    if "exclusions" in listing:
+        out["exclusions"] = listing["exclusions"]
+    if person_level:
+        out.update(_person_level(partnership_dir, network_id, open_release))
+    return out
+
+
+def _person_level(
+    partnership_dir: Path, network_id: str, open_release: Callable[[Path], ReleaseLike] | None
+) -> dict[str, Any]:
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        members = con.execute(
+            "SELECT person_id, role, degree, betweenness, bridging, agencies, exploitation_types "
+            "FROM network_member WHERE network_id = ? ORDER BY person_id",
+            [network_id],
+        ).fetchall()
+        edges = con.execute(
+            "SELECT person_a, person_b, weight, shared_events, shared_places, shared_groups "
+            "FROM network_edge WHERE network_id = ? ORDER BY person_a, person_b",
+            [network_id],
+        ).fetchall()
+        group = next(g for g in _read_groups(con) if g["network_id"] == network_id)
+    except duckdb.CatalogException as exc:
+        raise _not_built(handle) from exc
+    finally:
+        con.close()
+    return {
+        "members": [
+            {
+                "person_id": str(m[0]),
+                "role": str(m[1]),
+                "degree": int(m[2]),
+                "betweenness": round(float(m[3] or 0.0), 3),
+                "bridging": bool(m[4]),
+                "agencies": _split(m[5]),
+                "exploitation_types": _split(m[6]),
+            }
+            for m in members
+        ],
+        "edges": [
+            {
+                "person_a": str(e[0]),
+                "person_b": str(e[1]),
+                "weight": float(e[2]),
+                "shared_events": int(e[3]),
+                "shared_places": int(e[4]),
+                "shared_groups": int(e[5]),
+            }
+            for e in edges
+        ],
+        "recorded_groups": group["recorded_groups"],
+        "place_types": [
+            {"place_type": _type_words(t), "places": n} for t, n in group["place_types"]
+        ],
+        "edges_total": group["edges"],
+    }
