@@ -67,6 +67,10 @@ NOT_COUNTS = {
     "chosen",
     "model",
     "truth",
+    # a change is the difference of two figures that are both shown beside it
+    # (test_a_change_is_shown_only_beside_both_figures checks that, and that it is their
+    # difference): it tells a reader nothing the two figures do not, so it is not a count
+    "change",
 }
 #: Routes that are not figures: the session, the audit log (governance, read by data
 #: leads and administrators about their own data), health.

@@ -380,6 +380,40 @@ def test_indicator_fields_combine_with_precedence_and_type_not_stated(tmp_path: 
     assert _rows(con, "SELECT count(*) FROM quarantine") == [(0,)]
 
 
+def test_a_fallback_field_counts_only_where_the_others_name_no_type(tmp_path: Path) -> None:
+    """An offence code is a weaker signal than a practitioner's flag: with the offence
+    field as a fallback, R4 (county-lines flag and offence 92A) is county lines only and
+    R6 (CSE flag and offence 88A) CSE by its flag only, while R2 (an offence alone)
+    keeps the offence's type."""
+    body = INDICATORS.replace(
+        "        precedence:\n", "        fallback: [1]\n        precedence:\n"
+    )
+    con = _map(_partnership(tmp_path, body, {"crimes.csv": CRIMES}))
+    assert _rows(con, "SELECT * FROM event_exploitation ORDER BY ALL") == [
+        ("crimes:R1", "online", "ONL"),
+        ("crimes:R2", "trafficking", "106"),
+        ("crimes:R3", "type_not_stated", "Y"),
+        ("crimes:R4", "county_lines", "CL"),
+        ("crimes:R6", "cse", "CSE"),
+        ("crimes:R7", "cce", "24A"),
+        ("crimes:R7", "trafficking", "Modern slavery"),
+    ]
+
+
+def test_check_names_a_fallback_outside_the_fields(tmp_path: Path) -> None:
+    for fallback, message in (
+        ("[4]", "fallback names field 4, but fields has 4 (counted from 0)"),
+        ("[0, 1, 2, 3]", "fallback names every field: leave at least one field"),
+    ):
+        body = INDICATORS.replace(
+            "        precedence:\n", f"        fallback: {fallback}\n        precedence:\n"
+        )
+        folder = tmp_path / fallback.strip("[]").replace(", ", "_")
+        folder.mkdir()
+        problems = _problems(folder, body)
+        assert any(message in p for p in problems), problems
+
+
 # --- what `joinedup check` says about the new keys --------------------------------------
 
 

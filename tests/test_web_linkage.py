@@ -88,7 +88,9 @@ def test_report_equals_the_release(lead, db) -> None:
                 assert r["count"] == "c", (block, r)
             elif r["count"] != "c":  # secondary suppression may hide a larger one
                 assert r["count"] == value, (block, r)
-    assert data["links_by_rule"]["total"] == int(raw[("run", "records")][0])
+    # the total of records linked is the protected total of records loaded: "c" where
+    # that total is hidden (views/records.py), else exact
+    assert data["links_by_rule"]["total"] in ("c", int(raw[("run", "records")][0]))
     truth = {t["item"]: t["value"] for t in data["truth"]}
     assert truth["f1"] == pytest.approx(raw[("truth_pairs", "f1")][0])
     assert truth["cluster_recall"] == pytest.approx(raw[("truth_clusters", "cluster_recall")][0])
@@ -129,7 +131,14 @@ def test_queue_pages_and_keys_hide_record_ids(lead, db) -> None:
     assert len(first["pairs"]) == 25 and second["has_previous"]
     probs = [p["match_probability"] for p in first["pairs"] + second["pairs"]]
     assert probs == sorted(probs, reverse=True)
-    ids = {r[0] for r in db.execute("SELECT source_record_id FROM record").fetchall()}
+    # ids from a row number ("7") are words of any page: the check reads the ids that
+    # would identify a record if they leaked (an agency's own reference)
+    ids = {
+        r[0]
+        for r in db.execute("SELECT source_record_id FROM record").fetchall()
+        if not r[0].isdigit()
+    }
+    assert len(ids) > 1000
     text = lead.get("/linkage/review").text + lead.get("/linkage/review.json").text
     for p in first["pairs"]:
         assert not {"source_record_id", "person_id", "fields"} & set(p["left"])

@@ -1,8 +1,9 @@
 """The places page (/places and its JSON twin) on the 400-person synthetic partnership.
 
 The figures are checked against the release's own tables, recomputed here in Python:
-children per small area from ``person_concern`` and ``missing_episode`` (checked first
-against ``place_hotspot``, place by place), and the hotspots against ``place_hotspot``.
+children per small area from ``person_concern`` (checked first against ``place_hotspot``,
+place by place), where missing children are found from ``missing_episode``, and the
+rankings against ``place_hotspot``.
 """
 
 from __future__ import annotations
@@ -52,38 +53,36 @@ def release(partnership: Path):
     con.close()
 
 
-def _since(reference: dt.date, months: int | None) -> dt.date | None:
-    if months is None:
-        return None
-    y, m = divmod(reference.month - 1 - months, 12)
-    day = reference.day
-    while True:
-        try:
-            return dt.date(reference.year + y, m + 1, day)
-        except ValueError:
-            day -= 1
+def _bounds(release, period: str) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day of a stored period ("all" or "default")."""
+    if period == "all":
+        return None, None
+    row = release.execute(
+        "SELECT date_from, date_to FROM question_period WHERE period = 'default'"
+    ).fetchone()
+    return row[0], row[1]
 
 
-def _children_by(release, window: str, level: str, place_type: str | None = None):
-    """Raw children per area and overall (Python sets over the release's rows)."""
-    reference = dt.date.fromisoformat(
-        release.execute("SELECT value FROM release_info WHERE key='reference_date'").fetchone()[0]
-    )
-    since = _since(reference, {"all": None, "12 months": 12, "3 months": 3}[window])
+def _children_by(release, period: str, level: str, place_type: str | None = None, found=False):
+    """Raw children per area and per place, and overall (Python sets over the release's
+    rows): on concern events, or (``found``) found at the end of a missing episode."""
+    start, end = _bounds(release, period)
     places = {
         r[0]: r[1:]
         for r in release.execute(
             f"SELECT place_id, {level}, place_type, postcode FROM place"
         ).fetchall()
     }
-    rows = release.execute(
-        "SELECT person_id, place_id, event_date, age_at_event, role FROM person_concern "
-        "WHERE place_id IS NOT NULL"
-    ).fetchall()
-    rows += release.execute(
-        "SELECT m.person_id, e.place_id, e.event_date, m.age_at_event, 'missing' FROM "
-        "missing_episode m JOIN event e USING (event_id) WHERE e.place_id IS NOT NULL"
-    ).fetchall()
+    if found:
+        rows = release.execute(
+            "SELECT m.person_id, e.place_id, e.event_date, m.age_at_event, 'missing' FROM "
+            "missing_episode m JOIN event e USING (event_id) WHERE e.place_id IS NOT NULL"
+        ).fetchall()
+    else:
+        rows = release.execute(
+            "SELECT person_id, place_id, event_date, age_at_event, role FROM person_concern "
+            "WHERE place_id IS NOT NULL"
+        ).fetchall()
     by_area: dict[object, set[str]] = defaultdict(set)
     by_place: dict[str, set[str]] = defaultdict(set)
     everyone: set[str] = set()
@@ -93,7 +92,7 @@ def _children_by(release, window: str, level: str, place_type: str | None = None
             continue
         if ptype in ("home", "other_residential") and postcode is None:
             continue
-        if date is not None and (date > reference or (since is not None and date <= since)):
+        if start is not None and (date is None or not start <= date <= end):
             continue
         if place_type and ptype != place_type:
             continue
@@ -112,19 +111,23 @@ def _agrees(published, raw: int, threshold: int) -> bool:
 
 def test_recomputation_matches_place_hotspot(release) -> None:
     # The independent recomputation counts the same children as the release, per place.
-    for window in ("all", "12 months", "3 months"):
-        _, by_place, _ = _children_by(release, window, "small_area")
-        hot = release.execute(
-            "SELECT place_id, children FROM place_hotspot WHERE time_window = ?", [window]
-        ).fetchall()
-        assert hot
-        for place, children in hot:
-            assert len(by_place.get(place, set())) == children, (window, place)
+    for period in ("all", "default"):
+        for ranking in ("concern", "found"):
+            _, by_place, _ = _children_by(release, period, "small_area", found=ranking == "found")
+            hot = release.execute(
+                "SELECT place_id, children FROM place_hotspot WHERE time_window = ? "
+                "AND ranking = ?",
+                [period, ranking],
+            ).fetchall()
+            assert hot or period == "default"
+            assert {p for p, _ in hot} == {p for p, kids in by_place.items() if kids}
+            for place, children in hot:
+                assert len(by_place[place]) == children, (period, ranking, place)
 
 
-@pytest.mark.parametrize("window", ["all", "12 months"])
+@pytest.mark.parametrize("window", ["all", "default"])
 def test_map_figures_at_strategic(clients, release, window) -> None:
-    data = clients["board_member"].get("/places.json", params={"window": window}).json()
+    data = clients["board_member"].get("/places.json", params={"period": window}).json()
     assert data["tier"] == "strategic"
     areas = data["areas"]
     assert areas["level"] == "small_area"
@@ -143,14 +146,14 @@ def test_map_figures_at_strategic(clients, release, window) -> None:
         shown += isinstance(row["children"], int) and row["children"] > 5
     assert _agrees(areas["total"], len(everyone), 5)
     if window == "all":
-        assert shown >= 3  # the figures are not all hidden: the check above has teeth
+        assert shown >= 1  # the figures are not all hidden: the check above has teeth
         assert areas["total"] == len(everyone)
 
 
 def test_place_type_narrows_map_and_hotspots(clients, release) -> None:
     data = (
         clients["board_member"]
-        .get("/places.json", params={"window": "all", "place_type": "takeaway"})
+        .get("/places.json", params={"period": "all", "place_type": "takeaway"})
         .json()
     )
     assert data["choices"]["place_type"] == "takeaway"
@@ -161,27 +164,56 @@ def test_place_type_narrows_map_and_hotspots(clients, release) -> None:
     assert _agrees(data["areas"]["total"], len(everyone), 5)
 
 
-@pytest.mark.parametrize("window", ["all", "3 months"])
-def test_hotspots_match_place_hotspot(clients, release, window) -> None:
-    data = clients["board_member"].get("/places.json", params={"window": window}).json()
+@pytest.mark.parametrize("window", ["all", "default"])
+@pytest.mark.parametrize("ranking", ["concern", "found"])
+def test_hotspots_match_place_hotspot(clients, release, window, ranking) -> None:
+    data = clients["board_member"].get("/places.json", params={"period": window}).json()
     raw = release.execute(
-        "SELECT place_rank, label, place_type, residential, children, persons_of_concern, "
-        "events FROM place_hotspot WHERE time_window = ? ORDER BY place_rank LIMIT ?",
-        [window, HOTSPOT_LIMIT],
+        "SELECT place_rank, label, area_label, named, place_type, residential, children, "
+        "persons_of_concern, events, place_id FROM place_hotspot WHERE time_window = ? "
+        "AND ranking = ? ORDER BY place_rank LIMIT ?",
+        [window, ranking, HOTSPOT_LIMIT],
     ).fetchall()
-    assert len(data["hotspots"]) == len(raw) > 0
-    for row, (rank, label, ptype, residential, children, poc, events) in zip(
-        data["hotspots"], raw, strict=True
-    ):
+    ever = dict(
+        release.execute(
+            "SELECT place_id, children FROM place_hotspot WHERE time_window = 'all' "
+            "AND ranking = ?",
+            [ranking],
+        ).fetchall()
+    )
+    shown_rows = data["hotspots" if ranking == "concern" else "found"]
+    assert len(shown_rows) == len(raw) > 0
+    for row, (
+        rank,
+        label,
+        area_label,
+        named,
+        ptype,
+        residential,
+        children,
+        poc,
+        events,
+        pid,
+    ) in zip(shown_rows, raw, strict=True):
         assert row["rank"] == str(rank)
-        assert row["label"] == label and row["place_type"] == ptype
-        assert row["children"] == (SUPPRESSED if 1 <= children <= 5 else children)
-        assert row["persons_of_concern"] == (SUPPRESSED if 1 <= poc <= 5 else poc)
-        assert row["events"] == (SUPPRESSED if 1 <= events <= 5 else events)
+        assert row["place_type"] == ptype
+        # 1 to 5 fewer than over all time (the default period only), or 1 to 5: hidden
+        changed = window == "default" and 1 <= ever[pid] - children <= 5
+        hidden = changed or 1 <= children <= 5
+        assert row["children"] == (SUPPRESSED if hidden else children)
+        # a place is named at the strategic tier only beside a count of children shown
+        assert row["label"] == (label if named and not hidden else area_label)
+        assert row["persons_of_concern"] in (SUPPRESSED, poc)
+        assert not 1 <= poc <= 5 or row["persons_of_concern"] == SUPPRESSED
+        assert window == "default" or row["persons_of_concern"] == (
+            SUPPRESSED if 1 <= poc <= 5 else poc
+        )
+        assert row["events"] in (SUPPRESSED, events)
+        assert events > 5 or row["events"] == SUPPRESSED
         assert "place_id" not in row
         if residential:
             assert label.startswith("Residential address in ")
-    assert any(r["residential"] for r in data["hotspots"]) or window != "all"
+    assert any(r["residential"] for r in shown_rows) or window != "all"
 
 
 def test_residential_places_are_never_named(clients, release) -> None:
@@ -213,7 +245,7 @@ def _people_counts(value, key=None):
 
 
 def test_community_tier_sees_wards_at_its_threshold(clients, release) -> None:
-    data = clients["community_viewer"].get("/places.json").json()
+    data = clients["community_viewer"].get("/places.json", params={"period": "all"}).json()
     assert data["tier"] == "community"
     assert data["areas"]["level"] == "ward"
     assert data["hotspots"] is None and "not listed" in data["hotspots_note"]
@@ -228,15 +260,15 @@ def test_community_tier_sees_wards_at_its_threshold(clients, release) -> None:
 
 
 def test_strategic_json_has_no_small_counts(clients) -> None:
-    for window in ("all", "12 months", "3 months"):
-        data = clients["board_member"].get("/places.json", params={"window": window}).json()
+    for window in ("all", "default"):
+        data = clients["board_member"].get("/places.json", params={"period": window}).json()
         assert not [n for n in _people_counts(data) if 1 <= n <= 5], window
 
 
 def test_page_shows_the_json_figures_with_an_accessible_map(clients) -> None:
     client = clients["board_member"]
-    data = client.get("/places.json", params={"window": "12 months"}).json()
-    page = client.get("/places", params={"window": "12 months"}).text
+    data = client.get("/places.json", params={"period": "all"}).json()
+    page = client.get("/places", params={"period": "all"}).text
     assert page.count("<h1") == 1
     svg = re.search(r"<svg [^>]*id=\"places-map\"[^>]*>", page)
     assert svg and 'role="img"' in svg.group(0)
@@ -252,14 +284,17 @@ def test_page_shows_the_json_figures_with_an_accessible_map(clients) -> None:
         else:
             assert cell and f">{format_count(row['children'])}</td>" in cell.group(0)
     hot = re.findall(r'<tr class="govuk-table__row" data-rank="([0-9]+)">', page)
-    assert hot == [h["rank"] for h in data["hotspots"]]
-    assert 'value="12 months" checked' in page
+    assert hot == [h["rank"] for h in data["hotspots"] + data["found"]]
+    assert 'id="period-all" name="period" type="radio" value="all" checked' in page
+    assert 'id="found"' in page and "Where missing children are found" in page
 
 
 def test_bad_choices_and_no_release(clients, tmp_path: Path) -> None:
     client = clients["board_member"]
-    r = client.get("/places.json", params={"window": "forever"})
-    assert r.status_code == 422 and "time window" in r.json()["error"]["detail"]
+    r = client.get("/places.json", params={"from": "2026-01-15"})
+    assert r.status_code == 422 and "first day of a month" in r.json()["error"]["detail"]
+    r = client.get("/places.json", params={"period": "forever"})
+    assert r.status_code == 422
     r = client.get("/places.json", params={"place_type": "nowhere"})
     assert r.status_code == 422
     empty = create_app(tmp_path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import shutil
 import time
@@ -62,12 +64,24 @@ def target(partnership: Path) -> Path:
 
 
 def clean_lines(partnership: Path) -> list[str]:
-    """The source's current extract without the rows a build would quarantine."""
+    """The source's current extract without the rows a build would quarantine or whose
+    values it would leave empty."""
     path = target(partnership)
     check = check_source_file(partnership, SOURCE, path, keep_rows=1000)
-    bad = {q.row for q in check.quarantine}
+    bad = {q.row for q in check.quarantine} | {q.row for q in check.field_problems}
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     return [line for i, line in enumerate(lines, start=1) if i not in bad]
+
+
+def cells_of(line: str) -> list[str]:
+    """One CSV line's cells (addresses hold quoted commas)."""
+    return next(csv.reader([line]))
+
+
+def line_of(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
 
 
 def protected_rows(partnership: Path, release_id: str) -> dict[str, dict]:
@@ -148,9 +162,9 @@ def test_upload_missing_column_is_refused_and_nothing_replaced(app, lead, partne
     path = target(partnership)
     before = path.read_bytes()
     lines = clean_lines(partnership)
-    header = lines[0].split(",")
+    header = cells_of(lines[0])
     drop = header.index("ReportedMissing")
-    cut = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines]
+    cut = [line_of([c for i, c in enumerate(cells_of(line)) if i != drop]) for line in lines]
     r = upload(lead, encode(cut), name="missing_cut.csv")
     assert r.status_code == 422
     assert "column &#39;ReportedMissing&#39; is not in missing_cut.csv" in r.text
@@ -165,10 +179,10 @@ def test_upload_bad_date_shows_row_and_column_and_replaces_nothing(lead, partner
     path = target(partnership)
     before = path.read_bytes()
     lines = clean_lines(partnership)
-    col = lines[0].split(",").index("ReportedMissing")
-    cells = lines[5].split(",")
+    col = cells_of(lines[0]).index("ReportedMissing")
+    cells = cells_of(lines[5])
     cells[col] = "31/02/2026 10:00"
-    lines[5] = ",".join(cells)  # file row 6 (the header is row 1)
+    lines[5] = line_of(cells)  # file row 6 (the header is row 1)
     r = lead.post(
         UPLOAD,
         data={"csrf_token": csrf(lead)},
@@ -178,10 +192,13 @@ def test_upload_bad_date_shows_row_and_column_and_replaces_nothing(lead, partner
     assert r.status_code == 422
     result = r.json()["result"]
     assert result["saved"] is False and result["needs_acceptance"] is True
-    q = result["checks"][0]["quarantine"]
+    # a date that cannot be read is left empty and its row kept (bad_dates: empty)
+    assert result["checks"][0]["quarantine"] == []
+    q = result["checks"][0]["field_problems"]
     assert [(x["row"], x["column"], x["problem"]) for x in q] == [
         (6, "ReportedMissing", "bad_date")
     ]
+    assert result["checks"][0]["values_emptied"] == 1
     assert "not a date in any accepted format" in q[0]["reason"]
     assert "31/02/2026" not in r.text  # never the value itself
     page = upload(lead, encode(lines), name="bad.csv")

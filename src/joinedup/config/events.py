@@ -69,6 +69,22 @@ class Indicators(_Strict, Generic[F]):
     fields: list[F] = Field(min_length=1)
     precedence: list[PrecedenceRule] = []
     type_not_stated: TypeNotStated[F] | None = None
+    #: Positions in ``fields`` (from 0) read only where the other fields name no type: a
+    #: weaker signal, such as an offence code, that must not add a type to an event a
+    #: practitioner's flag has already typed.
+    fallback: list[int] = []
+
+    @model_validator(mode="after")
+    def _fallback_in_range(self) -> Indicators[F]:
+        n = len(self.fields)
+        bad = [i for i in self.fallback if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"fallback names field {bad[0]}, but fields has {n} (counted from 0)")
+        if len(set(self.fallback)) >= n:
+            raise ValueError(
+                "fallback names every field: leave at least one field that is always read"
+            )
+        return self
 
     def specs(self, prefix: str) -> dict[str, F]:
         """Its fields by path (``<prefix>.indicators.fields[0]``, ...)."""

@@ -11,7 +11,8 @@ defaults are the column names joinedup has always read, so a plain path still wo
 - ``population``: residents in long form, one row per area, sex, single year of age and
   (where available) ethnic group.
 
-``boundaries`` optionally adds shapes (GeoJSON) to areas given as a CSV.
+``boundaries`` optionally adds shapes (GeoJSON) to areas given as a CSV, and
+``gazetteer`` (issue 14) lists reference places that recorded places are matched to.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = [
     "AreaColumns",
     "AreasFile",
     "BoundariesFile",
+    "GazetteerColumns",
+    "GazetteerFile",
     "Geography",
     "PopulationColumns",
     "PopulationFile",
@@ -150,16 +153,41 @@ class PopulationFile(_Strict):
         return _path_alone(data)
 
 
+class GazetteerColumns(_Strict):
+    """Columns of the gazetteer (issue 14): each entry's own id, name and full postcode;
+    optionally its place type (a taxonomy code) and other names (``;`` between them)."""
+
+    id: str = "id"
+    name: str = "name"
+    postcode: str = "postcode"
+    type: str | None = None
+    aliases: str | None = None
+
+
+class GazetteerFile(_Strict):
+    """Reference places (premises, landmarks): a place recorded with a name (or an alias)
+    and postcode that an entry has is that entry, whoever recorded it."""
+
+    file: str
+    columns: GazetteerColumns = GazetteerColumns()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, data: Any) -> Any:
+        return _path_alone(data)
+
+
 class Geography(_Strict):
     areas: AreasFile | None = None
     boundaries: BoundariesFile | None = None
     postcodes: PostcodeDirectory | None = None
     population: PopulationFile | None = None
+    gazetteer: GazetteerFile | None = None
 
     def files(self) -> dict[str, str]:
         """Key (e.g. ``geography.postcodes``) -> the file it names, for every file given."""
         return {
             f"geography.{key}": part.file
-            for key in ("areas", "boundaries", "postcodes", "population")
+            for key in ("areas", "boundaries", "postcodes", "population", "gazetteer")
             if (part := getattr(self, key)) is not None
         }

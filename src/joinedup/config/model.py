@@ -17,6 +17,9 @@ from joinedup.config.events import Indicators, LinkedEvent, LocalCode
 # geography (issue 13): reference files with their columns named
 from joinedup.config.geography import Geography
 
+# national returns with built-in mappings (issue 13): config/returns.py
+from joinedup.config.returns import with_builtin_mapping
+
 # derived values and identifier kinds (issue 13, "values and records"): config/values.py
 from joinedup.config.values import (
     DERIVED_ORIGINS,
@@ -236,7 +239,7 @@ class SourceConfig(_Strict):
     agency: Ident
     dataset: str
     file: str
-    format: Literal["csv", "xlsx", "parquet", "json", "jsonl"]
+    format: Literal["csv", "xlsx", "parquet", "json", "jsonl", "cin_census_xml", "ssda903", "ssd"]
     encoding: Literal[
         "auto", "utf-8", "utf-8-sig", "utf-16", "cp1252", "windows-1252", "latin-1"
     ] = "auto"
@@ -259,6 +262,14 @@ class SourceConfig(_Strict):
     linked_events: list[LinkedEvent[FieldSpec]] = []
     # issue 13: a date that cannot be read is emptied (the row kept), or quarantines its row
     bad_dates: Literal["empty", "quarantine"] = "empty"
+    # issue 13 (national returns): a return's table; its mapping is built in
+    # (config/returns.py puts it in before validation when the source gives none)
+    table: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_mapping(cls, data: Any) -> Any:
+        return with_builtin_mapping(data)
 
     @field_validator("delimiter")
     @classmethod

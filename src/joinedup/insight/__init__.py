@@ -44,7 +44,7 @@ from joinedup.insight.periods import (
     custom_period,
     default_period,
 )
-from joinedup.insight.places import Hotspot, hotspots
+from joinedup.insight.places import RANKINGS, Hotspot, hotspots, rank_places
 from joinedup.insight.questions import (
     QUESTIONS_DIR,
     Question,
@@ -63,6 +63,7 @@ __all__ = [
     "NOT_KNOWN",
     "OTHER",
     "QUESTIONS_DIR",
+    "RANKINGS",
     "REPORT_GROUPS",
     "STEP_LABELS",
     "Answer",
@@ -100,6 +101,7 @@ __all__ = [
     "load_questions",
     "overview_figures",
     "person_counts_sql",
+    "rank_places",
     "read_answer",
     "read_cross",
     "release_info_sql",

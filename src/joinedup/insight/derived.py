@@ -24,8 +24,17 @@ Definitions (docs/insight.md says them in plain words):
   recorded as a suspect, offender or person of concern on an event x each other person
   under 18 on that day on the same event (any role but witness), whether or not the event
   carries an exploitation code.
-- A return home interview (RHI) is matched to the person's latest missing episode that
-  started on or before the day it was offered; each episode keeps its earliest RHI.
+- A return home interview (RHI) is matched to the person's missing episode with the
+  latest return (the day they were found; for an episode with no recorded return, the
+  day they went missing) on or before the day it was offered; each episode keeps its
+  earliest RHI. Matching on the return, not the start, keeps an interview with the
+  episode it follows when the child goes missing again before it is offered (the truth
+  harness, docs/synthetic-data.md, measured the difference).
+- ``person_home`` says where each person lives, for every figure by home authority: the
+  partnership authority of their most recent home postcode (``person.home_authority``);
+  "Lives outside the partnership" when that postcode is placed in an authority that is
+  not one of the partnership's, or when only its district is known and no postcode of
+  the partnership's geography is in that district; not known otherwise (no postcode).
 - A journey step is a run of consecutive contacts by one kind of service (A&E, police,
   children's social care, ...), in date order.
 """
@@ -40,6 +49,7 @@ from joinedup.insight.groups import NOT_STATED, OTHER
 
 __all__ = [
     "EXPLOITATION_FIELD",
+    "LIVES_OUTSIDE",
     "STEP_LABELS",
     "child_association_sql",
     "concern_evidence_sql",
@@ -50,6 +60,7 @@ __all__ = [
     "missing_episode_sql",
     "person_agency_sql",
     "person_concern_sql",
+    "person_home_sql",
 ]
 
 #: How each kind of agency is named in a journey.
@@ -183,6 +194,36 @@ JOIN involved c ON c.event_id = s.event_id AND c.person_id <> s.person_id
 WHERE s.role = 'person_of_concern' AND c.age < 18"""
 
 
+#: How figures by home authority name a home outside the partnership's authorities.
+LIVES_OUTSIDE = "Lives outside the partnership"
+
+
+def person_home_sql(authorities: Mapping[str, str] | None = None) -> str:
+    """Where each person lives: ``authorities`` maps the partnership's authority codes to
+    their names (partnership.yaml); None takes every authority in ``area``."""
+    own = (
+        _values(authorities, ("code", "name"))
+        if authorities is not None
+        else "SELECT area_code AS code, area_name AS name FROM area WHERE area_type = 'authority'"
+    )
+    return f"""WITH own AS ({own}),
+districts AS (
+  SELECT DISTINCT split_part(postcode, ' ', 1) AS district FROM postcode_lookup
+)
+SELECT p.person_id, p.home_authority,
+  CASE WHEN o.code IS NOT NULL THEN coalesce(o.name, o.code)
+    WHEN outside THEN {_lit(LIVES_OUTSIDE)} END,
+  CASE WHEN o.code IS NOT NULL THEN true WHEN outside THEN false END
+FROM (
+  SELECT *, (nullif(trim(home_authority), '') IS NOT NULL
+      AND home_authority NOT IN (SELECT code FROM own))
+    OR (nullif(trim(home_authority), '') IS NULL AND home_postcode_district IS NOT NULL
+      AND home_postcode_district NOT IN (SELECT district FROM districts)) AS outside
+  FROM person
+) p
+LEFT JOIN own o ON o.code = p.home_authority"""
+
+
 def person_agency_sql() -> str:
     return f"""SELECT rp.person_id, r.agency, coalesce(a.agency_type, 'other') AS agency_type,
   min(r.record_date) AS first_date, max(r.record_date) AS last_date, count(*) AS records,
@@ -211,6 +252,7 @@ def missing_episode_sql() -> str:
 ),
 m AS (
   SELECT person_id, event_id, event_date AS start_date, end_date,
+    coalesce(end_date, event_date) AS returned,
     row_number() OVER (PARTITION BY person_id ORDER BY event_date, event_id) AS episode_number
   FROM involved WHERE event_type = 'missing_episode'
 ),
@@ -218,7 +260,7 @@ r AS (SELECT * FROM involved WHERE event_type = 'return_home_interview'),
 matched AS (
   SELECT m.event_id AS episode_id, r.event_id AS rhi_event_id, r.event_date AS offered,
     r.end_date AS completed, r.outcome
-  FROM r ASOF JOIN m ON r.person_id = m.person_id AND r.event_date >= m.start_date
+  FROM r ASOF JOIN m ON r.person_id = m.person_id AND r.event_date >= m.returned
 ),
 first_rhi AS (
   SELECT episode_id, arg_min(rhi_event_id, (offered, rhi_event_id)) AS rhi_event_id,
@@ -283,9 +325,11 @@ def derive_person_tables(
     *,
     agency_types: Mapping[str, str],
     report_groups: Mapping[str, str],
+    authorities: Mapping[str, str] | None = None,
 ) -> None:
     """Fill person_concern, concern_evidence, child_association, person_agency,
-    missing_episode and journey_step.
+    person_home, missing_episode and journey_step (``authorities``: the partnership's,
+    code -> name; None: every authority in ``area``).
 
     Leaves the temporary tables of dates of birth and agency types in place for the
     later insight steps (they are dropped when the build's connection closes).
@@ -297,5 +341,6 @@ def derive_person_tables(
     con.execute(f"INSERT INTO concern_evidence {concern_evidence_sql(report_groups)}")
     con.execute(f"INSERT INTO child_association {child_association_sql()}")
     con.execute(f"INSERT INTO person_agency {person_agency_sql()}")
+    con.execute(f"INSERT INTO person_home {person_home_sql(authorities)}")
     con.execute(f"INSERT INTO missing_episode {missing_episode_sql()}")
     con.execute(f"INSERT INTO journey_step {journey_step_sql()}")

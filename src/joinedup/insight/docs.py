@@ -45,6 +45,20 @@ and, where the police recorded them as a suspect or offender, they are also in
 Each question also says which period it counts: the events dated in the period asked for
 (the partnership's default unless another is chosen), or all the history in the extracts
 for all time; each agency's extract covers a different span of history.
+
+## Residents and visitors: where a child lives
+
+Figures by `authority` ("Home local authority") count a person once, in the authority
+where they live: the authority of their most recent recorded home postcode. The
+partnership's own authorities are those listed under `authorities:` in partnership.yaml.
+A child who lives outside them and was harmed in the partnership (a child from another
+area found at a trap house here, say) is counted under **"Lives outside the
+partnership"**, apart from the partnership's own authorities and never dropped from the
+total: their home postcode is placed in another authority by the postcode directory, or
+only its district is known and no postcode of the partnership's geography is in that
+district. A child with no recorded postcode is "Not known". The rule lives in the
+`person_home` table (docs/data-model.md), so every question's `authority` breakdown uses
+the same one.
 """
 
 

@@ -48,13 +48,16 @@ def compute_insight(
     previous: tuple[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     period: str = ALL_TIME,
+    authorities: Mapping[str, str] | None = None,
 ) -> None:
     """Fill every insight table of the release open on ``con`` and answer ``questions``.
 
     ``agency_types`` maps agency id to its type (partnership.yaml); ``previous`` is
     (schema alias, release id) of an attached previous release, for change figures;
     ``period`` is the partnership's default period (``insight.default_period``), stored
-    with all time.
+    with all time; ``authorities`` maps the partnership's own authority codes to their
+    names (None: every authority in ``area``), so that a child living elsewhere is counted
+    as living outside the partnership.
     """
     report = progress or (lambda done, total: None)
     codes = [
@@ -66,15 +69,24 @@ def compute_insight(
     ]
     steps = 5
     report(0, steps)
-    derive_person_tables(con, agency_types=agency_types, report_groups=report_groups_for(codes))
+    derive_person_tables(
+        con,
+        agency_types=agency_types,
+        report_groups=report_groups_for(codes),
+        authorities=authorities,
+    )
     report(1, steps)
-    con.execute(f"INSERT INTO place_hotspot {hotspot_sql(reference)}")
+    default = default_period(period, reference)
+    # issue 14: both rankings of places for all time and the default period
+    con.execute(f"INSERT INTO place_hotspot {hotspot_sql('all')}")
+    if not default.all_time:
+        sql = hotspot_sql("default", default.start, default.end)
+        con.execute(f"INSERT INTO place_hotspot {sql}")
     report(2, steps)
     build_networks(con)
     report(3, steps)
     scrub_notes(con)
     report(4, steps)
-    default = default_period(period, reference)
     con.execute(
         "INSERT INTO question_period VALUES ('all', ?, NULL, NULL, ?, ?)",
         [ALL_TIME, ALL.label, default.all_time],

@@ -66,6 +66,8 @@ class SourceCheck:
     truncated_last_row: bool = False  # the reader found the file's last row cut short
     problems: list[Problem] = _field(default_factory=list)  # these would stop a build
     quarantine: list[QuarantinedRow] = _field(default_factory=list)  # the first rows only
+    emptied: int = 0  # values a build would leave empty, their rows kept (field_problem)
+    field_problems: list[QuarantinedRow] = _field(default_factory=list)  # the first only
     notes: list[str] = _field(default_factory=list)
 
     @property
@@ -135,6 +137,21 @@ def _check_one(
             QuarantinedRow(int(r), str(col or ""), str(problem), str(reason))
             for r, col, problem, reason in con.execute(
                 "SELECT DISTINCT row_number, column_name, problem, reason FROM quarantine "
+                "WHERE source = ? ORDER BY row_number, column_name LIMIT ?",
+                [src.id, keep_rows],
+            ).fetchall()
+        ]
+    # issue 13: a value that fails validation is left empty and its row kept
+    row = con.execute(  # one value can feed two fields (a date and the record's date)
+        "SELECT count(DISTINCT (row_number, column_name)) FROM field_problem WHERE source = ?",
+        [src.id],
+    ).fetchone()
+    out.emptied = int(row[0]) if row else 0
+    if keep_rows and out.emptied:
+        out.field_problems = [
+            QuarantinedRow(int(r), str(col or ""), str(problem), str(reason))
+            for r, col, problem, reason in con.execute(
+                "SELECT DISTINCT row_number, column_name, problem, reason FROM field_problem "
                 "WHERE source = ? ORDER BY row_number, column_name LIMIT ?",
                 [src.id, keep_rows],
             ).fetchall()

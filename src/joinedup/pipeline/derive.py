@@ -7,6 +7,7 @@ reference date, sex, ethnicity, home area and the agencies that know them.
 from __future__ import annotations
 
 from joinedup.pipeline.context import BuildContext
+from joinedup.pipeline.places import apply_gazetteer
 
 __all__ = ["AGE_BANDS", "age_band_sql", "derive_tables"]
 
@@ -42,7 +43,9 @@ def derive_tables(ctx: BuildContext) -> None:
     """Fill ``place`` and ``person``; mark county lines events."""
     con = ctx.con
     ref = f"DATE {_lit(ctx.reference_date.isoformat())}"
-    # places: one row per place id, placed in the partnership's geography by postcode
+    # places: one row per place id, placed in the partnership's geography by postcode;
+    # recorded places a gazetteer lists become its entries first (issue 14)
+    apply_gazetteer(con)
     con.execute(
         "INSERT INTO place SELECT p.place_id, p.name, p.place_type, p.postcode, "
         "ju_postcode_sector(p.postcode), ju_postcode_district(p.postcode), l.small_area, l.ward, "

@@ -33,6 +33,7 @@ from joinedup.config.geography import AREA_TYPES, AreasFile, PopulationFile, Pos
 from joinedup.errors import Problem, SourceError
 from joinedup.pipeline.context import BuildContext
 from joinedup.pipeline.geofiles import GeoTable, read_geojson, read_table, resolve_columns
+from joinedup.pipeline.places import gazetteer_problems
 
 __all__ = ["NO_GEOGRAPHY", "GeographyReport", "load_geography", "read_geography"]
 
@@ -457,12 +458,23 @@ def read_geography(
                 population.file,
                 lambda: _population(con, population, base, rep, groups),
             )
+        if geo.gazetteer is not None:  # issue 14: reference places (pipeline/places.py)
+            gfile = geo.gazetteer.file
+            _guarded(rep, "geography.gazetteer", gfile, lambda: _gazetteer(con, cfg, base, rep))
     finally:
         for table in ("_ju_geo_area", "_ju_geo_pc", "_ju_geo_pop", "_ju_geo_shapes"):
             con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
     for kind, n in con.execute("SELECT area_type, count(*) FROM area GROUP BY ALL").fetchall():
         rep.areas[str(kind)] = int(n)
     return rep
+
+
+def _gazetteer(
+    con: duckdb.DuckDBPyConnection, cfg: PartnershipConfig, base: Path, rep: GeographyReport
+) -> None:
+    problems, notes = gazetteer_problems(con, cfg, base)
+    rep.problems.extend(problems)
+    rep.notes.extend(notes)
 
 
 def _guarded(rep: GeographyReport, key: str, file: str, run: Callable[[], None]) -> None:

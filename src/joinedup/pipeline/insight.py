@@ -36,6 +36,7 @@ def answer_questions(ctx: BuildContext) -> None:
             previous=previous,
             progress=lambda done, total: ctx.progress("insight", done, total),
             period=ctx.config.insight.default_period,
+            authorities={a.code: a.name for a in ctx.config.authorities},
         )
     finally:
         if previous is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from joinedup.config import SourceConfig
+from joinedup.pipeline.places import place_name_key_sql
 from joinedup.sources import Crosswalks, MappingPlan
 from joinedup.sources.problems import duplicate_reason_sql, duplicates_sql, field_problems_sql
 from joinedup.sources.values import ADDRESS, ADDRESS_POSTCODE, PLACE_ADDRESS, id_column
@@ -30,8 +31,10 @@ def _q(name: str) -> str:
 
 
 def place_id_sql(src: SourceConfig) -> str:
-    """A place's id: a hash of its name and postcode (and address, never stored)."""
-    key = "upper(coalesce(place_name, '')) || '|' || coalesce(place_postcode, '')"
+    """A place's id: a hash of its normalised name and full postcode (and address, never
+    stored): a distinct location (issue 14, :mod:`joinedup.pipeline.places`)."""
+    name = place_name_key_sql("place_name")
+    key = f"coalesce({name}, '') || '|' || coalesce(place_postcode, '')"
     given = "place_name IS NOT NULL OR place_postcode IS NOT NULL"
     if src.place is not None and src.place.address is not None:
         key += f" || '|' || coalesce({PLACE_ADDRESS}, '')"

@@ -79,6 +79,24 @@ INSIGHT_TABLES: tuple[Table, ...] = (
         ),
     ),
     table(
+        "person_home",
+        "Where each person lives, as figures by home authority show it (insight, issue 14).",
+        ("person_id", "VARCHAR", "Person id."),
+        ("authority_code", "VARCHAR", "Local authority code of the most recent home postcode."),
+        (
+            "authority",
+            "VARCHAR",
+            "Name of the partnership's authority the person lives in; 'Lives outside the "
+            "partnership' for a home outside its authorities; empty when not known.",
+        ),
+        (
+            "resident",
+            "BOOLEAN",
+            "True for a home in one of the partnership's authorities, false for one outside "
+            "them, empty when not known.",
+        ),
+    ),
+    table(
         "missing_episode",
         "Missing episodes of persons with the return home interview matched to each (insight).",
         ("event_id", "VARCHAR", "The missing episode's event id."),
@@ -100,21 +118,34 @@ INSIGHT_TABLES: tuple[Table, ...] = (
     ),
     table(
         "place_hotspot",
-        "Places ranked by the distinct children involved in concerns there, per time window.",
-        ("time_window", "VARCHAR", "all, 12 months or 3 months up to the reference date."),
-        ("place_rank", "INTEGER", "Rank in the window: children, then persons of concern, events."),
+        "Places ranked by distinct children, per ranking and stored period (insight).",
+        ("time_window", "VARCHAR", "The period: all (all time) or default (the default period)."),
+        (
+            "ranking",
+            "VARCHAR",
+            "concern (children on events with an exploitation type there) or found (missing "
+            "children found there).",
+        ),
+        ("place_rank", "INTEGER", "Rank: children, then persons of concern, events, label."),
         ("place_id", "VARCHAR", "Place id."),
-        ("label", "VARCHAR", "Name of business or public places; residential ones by small area."),
+        (
+            "label",
+            "VARCHAR",
+            "Name of business or public places, residential ones by small area; unique "
+            "(places alike told apart by postcode sector, then a number).",
+        ),
+        ("area_label", "VARCHAR", "Type of place and small area, never a name; unique."),
+        ("named", "BOOLEAN", "True for a business or public place with a recorded name."),
         ("place_type", "VARCHAR", "Place type from the taxonomy."),
         ("residential", "BOOLEAN", "True for homes and other residential addresses."),
         ("small_area", "VARCHAR", "Small area code."),
         ("ward", "VARCHAR", "Ward code."),
         ("authority", "VARCHAR", "Local authority code."),
-        ("children", "BIGINT", "Distinct children (under 18 then) in concern events there."),
+        ("children", "BIGINT", "Distinct children (under 18 then) counted there."),
         ("persons_of_concern", "BIGINT", "Distinct persons of concern in concern events there."),
-        ("events", "BIGINT", "Concern events there (exploitation recorded, or missing found)."),
-        ("first_date", "DATE", "Earliest such event in the window."),
-        ("last_date", "DATE", "Latest such event in the window."),
+        ("events", "BIGINT", "Events counted there (concern events, or missing episodes)."),
+        ("first_date", "DATE", "Earliest such event in the period."),
+        ("last_date", "DATE", "Latest such event in the period."),
     ),
     table(
         "network_group",

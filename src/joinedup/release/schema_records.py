@@ -186,7 +186,11 @@ RECORD_TABLES: tuple[Table, ...] = (
     table(
         "place",
         "Addresses and locations where events happened.",
-        ("place_id", "VARCHAR", "Place id (keyed on normalised name and postcode)."),
+        (
+            "place_id",
+            "VARCHAR",
+            "Place id: normalised name and full postcode, or GZ: and a gazetteer id.",
+        ),
         (
             "name",
             "VARCHAR",

@@ -8,6 +8,8 @@ fields are pooled per event; then
 - ``precedence`` rules drop a code when the event also has one preferred over it
   (``{prefer: online, over: [cse]}``: online, not CSE, when both are recorded); the rules
   are read together, against the codes recorded, not one after another;
+- ``fallback`` fields (a weaker signal, such as an offence code) count only on an event
+  on which no other field names a type;
 - ``type_not_stated`` gives its code to an event whose ``when`` field says exploitation
   is recorded but on which no field names a type.
 
@@ -176,7 +178,10 @@ def _part_exploitation_sql(
     ind: Indicators[FieldSpec] | None = mapping.indicators
     if not items:
         return None
-    typed = _typed_sql(items, "exploitation_type")
+    if ind is not None and ind.fallback:
+        typed = _fallback_sql(items, set(ind.fallback))
+    else:
+        typed = _typed_sql(items, "exploitation_type")
     if ind is None or (not ind.precedence and ind.type_not_stated is None):
         return typed
     if ind.precedence:
@@ -200,6 +205,23 @@ def _part_exploitation_sql(
             f"AND ({eid}) NOT IN (SELECT event_id FROM kept) GROUP BY 1"
         )
     return f"SELECT * FROM ({sql})"
+
+
+def _fallback_sql(items: list[str], fallback: set[int]) -> str:
+    """:func:`_typed_sql` of exploitation types, where the codes of the ``fallback``
+    fields count only on an event on which no other field names a type."""
+    flagged = [
+        f"SELECT *, {'true' if n in fallback else 'false'} AS fb FROM ({sql})"
+        for n, sql in enumerate(items)
+    ]
+    return (
+        "WITH _ju_fb AS (SELECT DISTINCT event_id, "
+        "trim(unnest(string_split(mapped, ';'))) AS exploitation_type, local_code, fb "
+        f"FROM ({' UNION ALL '.join(flagged)}) WHERE mapped IS NOT NULL AND mapped <> '') "
+        "SELECT DISTINCT event_id, exploitation_type, local_code FROM _ju_fb AS t "
+        "WHERE NOT t.fb OR NOT EXISTS (SELECT 1 FROM _ju_fb AS o "
+        "WHERE o.event_id = t.event_id AND NOT o.fb)"
+    )
 
 
 _NONE = (

@@ -56,6 +56,12 @@ from joinedup.sources.filecheck import (
 )
 from joinedup.sources.jsonrows import json_rows_sql
 from joinedup.sources.readreport import ReadReport, RejectSink, record_read_quarantine
+from joinedup.sources.returns import (  # issue 13: national returns
+    TABLE_FORMATS,
+    return_columns_sql,
+    return_table_columns,
+    stage_cin_census,
+)
 from joinedup.sources.workbook import xlsx_to_parquet
 
 __all__ = [
@@ -246,6 +252,9 @@ def _stage_csv_from(
 def stage(con: duckdb.DuckDBPyConnection, path: Path, source: SourceConfig, table: str) -> Staged:
     """Load one source file: text columns in ``{table}_data``, the view ``table`` adding
     ``_row``. Raises :class:`SourceError` for a file that cannot be used."""
+    returned = source  # issue 13: a national return's CSV table is read as a CSV
+    if source.format in TABLE_FORMATS:
+        source = source.model_copy(update={"format": "csv"})
     head = sniff_bytes(path, source)
     data = f"{table}_data"
     encoding: str | None = None
@@ -267,6 +276,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, source: SourceConfig, tabl
             names, dups, blanks, encoding, row_sql, where, loaded = _stage_csv(
                 con, path, source, data, workdir, sink
             )
+        elif source.format == "cin_census_xml":  # issue 13: streamed, sources/returns/
+            loaded = stage_cin_census(con, path, data, sink)
+            row_sql = "_row"
         else:
             read_path = path
             if source.format in ("json", "jsonl"):
@@ -309,6 +321,13 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, source: SourceConfig, tabl
             f"(row {source.header_row}) and the delimiter."
         )
     cols = ", ".join(_ident(c) for c in names)
+    if returned.format in TABLE_FORMATS:  # issue 13: named as the return names them
+        try:
+            pairs = return_table_columns(returned, path.name, names)
+        except SourceError:
+            drop_staged(con, table)
+            raise
+        names, cols = [name for _, name in pairs], return_columns_sql(pairs)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {_ident(table)} AS SELECT {row_sql} AS _row, {cols} "
         f"FROM {_ident(data)}{where}"

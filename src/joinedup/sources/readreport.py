@@ -46,6 +46,7 @@ PROBLEMS = {
     "bad_json": "a line that is not valid JSON",
     "not_an_object": "a JSON value that is not an object",
     "cell_too_long": "a cell longer than Excel allows",
+    "missing_field": "a field the return requires missing",  # issue 13: national returns
 }
 """The reader's quarantine kinds (``quarantine.problem``) in words."""
 
@@ -64,6 +65,7 @@ _ADVICE = {
     "bad_json": "check it with a JSON validator, or export it again",
     "not_an_object": "each row must be a JSON object of column names and values",
     "cell_too_long": "save the workbook again from Excel",
+    "missing_field": "check 'file:' points at the return 'format:' names, and export it again",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from joinedup.synth.addresses import BadOnce, recorded_foreign_id
 from joinedup.synth.context import Context, count, local_id, test_person
 from joinedup.synth.mess import Mess, Profile
 from joinedup.synth.people import AGENCY_BITS, Person, random_moment
@@ -65,6 +66,7 @@ def write_adult_care(ctx: Context) -> None:
             "AbuseType",
             "LocationOfRisk",
             "ConcernOutcome",
+            "ForeignNationalID",
         ],
         columns={"dob": "DOB", "nhs": "NHSNumber"},
     )
@@ -106,8 +108,10 @@ def write_adult_care(ctx: Context) -> None:
                 )
             ),
         ]
-        out.write(values, rid, p, rec)
+        cnp, problems = recorded_foreign_id(p, "ForeignNationalID", bad.due(p))
+        out.write([*values, cnp], rid, p, rec, problems)
 
+    bad = BadOnce()
     planted = ctx.plan.channel("asc")
     for i, p in enumerate(ctx.people):
         ctx.tick("adult social care", i + 1)

@@ -12,6 +12,7 @@ from typing import Any
 from joinedup.synth.adult_care import BACKGROUND_ABUSE
 from joinedup.synth.context import ETHNICITY_WORDS
 from joinedup.synth.health import CATEGORY_BY_COMPLAINT
+from joinedup.synth.outreach import CONCERN_CODES
 from joinedup.synth.police import OTHER_FLAGS
 from joinedup.synth.social_care import CIN_FACTORS, CONTACT_REASONS
 from joinedup.synth.voluntary import BACKGROUND_REASONS
@@ -118,7 +119,6 @@ def crosswalks() -> dict[str, Any]:
             "list": "exploitation_type",
             "codes": _known({"CSE": "cse", "CCE": "cce", "ONL": "online"}, CONTACT_REASONS),
         },
-        "cin_factors": {"list": "exploitation_type", "codes": cin},
         "ashdown_factors": {"list": "exploitation_type", "codes": {**cin, "OE": "online"}},
         "ashdown_sex": {"list": "sex", "codes": {"Female": "F", "Male": "M", "Unknown": "U"}},
         "ashdown_episode_types": {
@@ -199,6 +199,8 @@ def crosswalks() -> dict[str, Any]:
                 BACKGROUND_REASONS,
             ),
         },
+        # Crossroads Youth Outreach's own codes; DD is a local code (taxonomy_extensions)
+        "crossroads_codes": {"list": "exploitation_type", "codes": dict(CONCERN_CODES)},
         "asc_abuse_types": {
             "list": "exploitation_type",
             "codes": _known(

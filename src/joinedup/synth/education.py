@@ -2,7 +2,8 @@
 
 Both files come from the two authorities' pupil data teams in one shared format: UPN,
 names, DOB DD/MM/YYYY, gender M/F, DfE ethnicity codes, school URN. The absence file has
-no row id of its own: a row is a pupil in a term (UPN and term).
+no row id and no date of its own: a row is a pupil in a term of an academic year
+(``2025/26``, ``Autumn``), its id made of the three and its date from the term dates.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from joinedup.synth.mess import Mess, Profile
 from joinedup.synth.people import AGENCY_BITS, REFERENCE_DATE, Person, age_on
 from joinedup.synth.writer import CsvOut, dob_text
 
-__all__ = ["ABSENCE_FILE", "EXCLUSIONS_FILE", "REASONS", "TERMS", "write_education"]
+__all__ = [
+    "ABSENCE_FILE",
+    "EXCLUSIONS_FILE",
+    "REASONS",
+    "TERMS",
+    "TERM_DATES",
+    "absence_id",
+    "academic_term",
+    "write_education",
+]
 
 EXCLUSIONS_FILE = "extracts/education/suspensions_exclusions_2023_2026.csv"
 ABSENCE_FILE = "extracts/education/persistent_absence_2023_2026.csv"
@@ -48,6 +58,24 @@ TERMS = (
     ("Autumn 2026", date(2026, 9, 2), 78),
 )
 _GENDER = {"M": "M", "F": "F", "U": ""}
+#: The day each term starts, as the partnership declares it (``term_dates``): the absence
+#: extract gives an academic year and a term, no date.
+TERM_DATES = {"autumn": "09-01", "spring": "01-05", "summer": "04-20"}
+
+
+def academic_term(term: str) -> tuple[str, str]:
+    """``Autumn 2025`` as the absence extract writes it: academic year ``2025/26``, term
+    ``Autumn`` (spring and summer fall in the academic year's second calendar year)."""
+    name, year = term.split()
+    first = int(year) if name == "Autumn" else int(year) - 1
+    return f"{first}/{(first + 1) % 100:02d}", name
+
+
+def absence_id(upn: str, term: str) -> str:
+    """The record id the mapping makes: ``parts: [UPN, AcademicYear, Term]`` joined by |."""
+    return "|".join((upn, *academic_term(term)))
+
+
 _PROFILE = Profile(
     upn_missing=0.02, nhs_missing=1.0, pnc_missing=1.0, nickname=0.02, ethnicity_missing=0.02
 )
@@ -108,8 +136,8 @@ def write_education(ctx: Context) -> None:
             "DOB",
             "Gender",
             "SchoolURN",
+            "AcademicYear",
             "Term",
-            "TermStart",
             "SessionsPossible",
             "SessionsMissed",
         ],
@@ -162,12 +190,11 @@ def write_education(ctx: Context) -> None:
                 tp.dob.strftime("%d/%m/%Y"),
                 "",
                 "990999",
-                term,
-                start.strftime("%d-%m-%Y"),
+                *academic_term(term),
                 str(possible),
                 "0",
             ]
-            absence.write(values, f"Z{n_test:012d}-{term}", tp)
+            absence.write(values, absence_id(f"Z{n_test:012d}", term), tp)
         rec = absence_mess.record(p, start)
         school = _school(ctx, p, start, excluded)
         missed = int(possible * min(0.95, 0.1 + rng.expovariate(1 / 0.12)))
@@ -178,12 +205,11 @@ def write_education(ctx: Context) -> None:
             dob_text(rec, p, "%d/%m/%Y"),
             _GENDER[rec.sex],
             school.urn,
-            term,
-            start.strftime("%d-%m-%Y"),
+            *academic_term(term),
             str(possible),
             str(missed),
         ]
-        absence.write(values, f"{rec.upn}-{term}", p, rec)
+        absence.write(values, absence_id(rec.upn, term), p, rec)
 
     for i, p in enumerate(ctx.people):
         ctx.tick("education", i + 1)

@@ -19,6 +19,7 @@ from joinedup.synth.health import write_health
 from joinedup.synth.justice import write_justice
 from joinedup.synth.mapping import partnership_yaml
 from joinedup.synth.names import NameBook
+from joinedup.synth.outreach import write_outreach
 from joinedup.synth.people import build_people
 from joinedup.synth.police import write_police
 from joinedup.synth.scenarios import plan_scenarios
@@ -106,6 +107,7 @@ def generate(
             write_education,
             write_justice,
             write_voluntary,
+            write_outreach,
             write_adult_care,
         ):
             writer(ctx)

@@ -1,13 +1,21 @@
-"""Youth justice outcomes and National Referral Mechanism (NRM) referrals."""
+"""Youth justice outcomes and National Referral Mechanism (NRM) referrals.
+
+A youth justice outcome row also carries the NRM referral the service made for the child
+(date, the NRM's own type code, decision): a second event on the row. Such referrals are
+not also in the NRM extract, so no referral is counted twice. Both extracts, and adult
+social care, record a Romanian personal numeric code for people born there.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
 
+from joinedup.synth.addresses import BadOnce, recorded_foreign_id
 from joinedup.synth.context import ETHNICITY_WORDS, Context, count, local_id, test_person
 from joinedup.synth.mess import Mess, Profile
 from joinedup.synth.people import AGENCY_BITS, REFERENCE_DATE, Person, age_on, random_moment
+from joinedup.synth.scenarios import Planted
 from joinedup.synth.writer import CsvOut, dob_text
 
 __all__ = ["CONCERN_WORDS", "NRM_FILE", "NRM_TYPES", "YJ_FILE", "write_justice"]
@@ -54,6 +62,14 @@ NRM_TYPES = {
     "Domestic servitude": ("domestic_servitude",),
     "Organ harvesting": ("organ_harvesting",),
 }
+# The NRM's own type codes (the built-in crosswalk nrm_type), as the youth justice
+# service records the referral it made
+_YJ_NRM_TYPES = {
+    "Criminal": "child_criminal",
+    "Sexual": "child_sexual",
+    "cce": "child_criminal",
+    "cse": "child_sexual",
+}
 _NATIONALITY = {
     "british": "British",
     "european": "Romanian",
@@ -66,7 +82,37 @@ _NRM_PROFILE = Profile(
 )
 
 
-def _yj(ctx: Context, rng: random.Random) -> None:
+def _on_yj_rows(ctx: Context) -> dict[str, Planted]:
+    """Planted NRM referrals of children who also have a planted youth justice outcome: the
+    first is recorded on that outcome's row instead of in the NRM extract."""
+    yj = ctx.plan.channel("yj")
+    out: dict[str, Planted] = {}
+    for pid, events in ctx.plan.channel("nrm").items():
+        child = [
+            e
+            for e in events
+            if age_on(e.people[0][0].dob, e.when.date()) < 18 and e.when.date() <= REFERENCE_DATE
+        ]
+        if pid in yj and child and child[0].detail in ("Criminal", "Sexual"):
+            out[pid] = child[0]
+    return out
+
+
+def _nrm_on_row(rng: random.Random, nrm: tuple[datetime, str] | None) -> list[str]:
+    if nrm is None:
+        return ["", "", ""]
+    when, kind = nrm
+    if when.date() > REFERENCE_DATE:
+        return ["", "", ""]
+    decided = when + timedelta(days=rng.randint(3, 30))
+    decision = "Awaiting reasonable grounds"
+    if decided.date() <= REFERENCE_DATE:
+        decision = "Reasonable grounds - positive"
+    return [when.strftime("%Y-%m-%d"), kind, decision]
+
+
+def _yj(ctx: Context, rng: random.Random, on_yj_row: dict[str, Planted]) -> None:
+    on_yj_row = dict(on_yj_row)
     mess = Mess(rng, ctx.names, _YJ_PROFILE)
     out = CsvOut(
         ctx.root,
@@ -87,6 +133,10 @@ def _yj(ctx: Context, rng: random.Random) -> None:
             "Outcome",
             "Offence",
             "Exploitation_Concern",
+            "NRM_Referral_Date",
+            "NRM_Type",
+            "NRM_Decision",
+            "Foreign_ID",
         ],
         columns={"dob": "D_O_B"},
         test_column="Last_Name",
@@ -97,7 +147,12 @@ def _yj(ctx: Context, rng: random.Random) -> None:
     n = 0
 
     def write(
-        p: Person, when: datetime, offence: str, outcome: str, concern: tuple[str, ...]
+        p: Person,
+        when: datetime,
+        offence: str,
+        outcome: str,
+        concern: tuple[str, ...],
+        nrm: tuple[datetime, str] | None = None,
     ) -> None:
         nonlocal n
         if out.want_test():
@@ -121,10 +176,14 @@ def _yj(ctx: Context, rng: random.Random) -> None:
             outcome,
             offence,
             words,
+            *_nrm_on_row(rng, nrm),
         ]
-        out.write(values, rid, p, rec)
+        cnp, problems = recorded_foreign_id(p, "Foreign_ID", bad.due(p))
+        out.write([*values, cnp], rid, p, rec, problems)
 
     planted = ctx.plan.channel("yj")
+    bad = BadOnce()
+    made_one = False
     for i, p in enumerate(ctx.people):
         ctx.tick("youth justice", i + 1)
         for event in planted.get(p.pid, []):
@@ -135,13 +194,16 @@ def _yj(ctx: Context, rng: random.Random) -> None:
                     "Outcome 22 (deferred prosecution)",
                 )
             )
+            nrm = on_yj_row.get(p.pid)
             write(
                 p,
                 event.when,
                 _SCENARIO_OFFENCES.get(event.detail, _OFFENCES[3]),
                 outcome,
                 event.flags,
+                (nrm.when, _YJ_NRM_TYPES[nrm.detail]) if nrm else None,
             )
+            on_yj_row.pop(p.pid, None)
         if p.agencies & AGENCY_BITS["yj"]:
             span = p.eligible(10, 17)
             if span is None:
@@ -156,11 +218,18 @@ def _yj(ctx: Context, rng: random.Random) -> None:
                 elif roll < 0.08:
                     concern = ("cse",)
                 outcome = rng.choices(outcomes, weights)[0]
-                write(p, random_moment(rng, *span), rng.choice(_OFFENCES), outcome, concern)
+                when = random_moment(rng, *span)
+                nrm_made = None
+                if concern and (rng.random() < 0.3 or not made_one):
+                    made_one = True  # at least one, even in a small run
+                    nrm_made = (when + timedelta(days=rng.randint(1, 60)), _YJ_NRM_TYPES["cce"])
+                    if "cse" in concern:
+                        nrm_made = (nrm_made[0], _YJ_NRM_TYPES["cse"])
+                write(p, when, rng.choice(_OFFENCES), outcome, concern, nrm_made)
     out.close()
 
 
-def _nrm(ctx: Context, rng: random.Random) -> None:
+def _nrm(ctx: Context, rng: random.Random, on_yj_row: dict[str, Planted]) -> None:
     mess = Mess(rng, ctx.names, _NRM_PROFILE)
     out = CsvOut(
         ctx.root,
@@ -181,10 +250,12 @@ def _nrm(ctx: Context, rng: random.Random) -> None:
             "Decision",
             "DecisionDate",
             "AgeAtExploitation",
+            "HomeCountryID",
         ],
         columns={"dob": "DOB"},
     )
     ctx.register(out)
+    bad = BadOnce()
     n = 0
 
     def write(p: Person, when: datetime, types: str, positive: bool) -> None:
@@ -207,6 +278,9 @@ def _nrm(ctx: Context, rng: random.Random) -> None:
         child = age_on(p.dob, when.date()) < 18
         responder = rng.choice(("Wexbury Council", "Ashdown Council", "Wexbury and Ashdown Police"))
         origin = "british" if rng.random() < 0.8 else rng.choice(list(_NATIONALITY))
+        cnp, problems = recorded_foreign_id(p, "HomeCountryID", bad.due(p))
+        if cnp:
+            origin = "european"
         values = [
             rid,
             responder,
@@ -221,15 +295,17 @@ def _nrm(ctx: Context, rng: random.Random) -> None:
             decision,
             decided.strftime("%d/%m/%Y") if decided else "",
             "Child" if child else "Adult",
+            cnp,
         ]
-        out.write(values, rid, p, rec)
+        out.write(values, rid, p, rec, problems)
 
     planted = ctx.plan.channel("nrm")
     types = list(NRM_TYPES)
     for i, p in enumerate(ctx.people):
         ctx.tick("NRM referrals", i + 1)
         for event in planted.get(p.pid, []):
-            write(p, event.when, event.detail, True)
+            if on_yj_row.get(p.pid) is not event:
+                write(p, event.when, event.detail, True)
         if p.kind == "young" and p.agencies & (AGENCY_BITS["police"] | AGENCY_BITS["csc"]):
             span = p.eligible(12, 24)
             if span and rng.random() < 0.004:
@@ -241,5 +317,6 @@ def _nrm(ctx: Context, rng: random.Random) -> None:
 
 
 def write_justice(ctx: Context) -> None:
-    _yj(ctx, ctx.rng("youth_justice"))
-    _nrm(ctx, ctx.rng("nrm"))
+    on_yj_row = _on_yj_rows(ctx)
+    _yj(ctx, ctx.rng("youth_justice"), on_yj_row)
+    _nrm(ctx, ctx.rng("nrm"), on_yj_row)

@@ -6,405 +6,22 @@ from typing import Any
 
 import yaml
 
+from joinedup.synth.addresses import FOREIGN_ID_NAME
 from joinedup.synth.crosswalks import crosswalks
+from joinedup.synth.education import TERM_DATES
 from joinedup.synth.geography import Geography, geography_config
 from joinedup.synth.people import REFERENCE_DATE
+from joinedup.synth.sourcemaps import (
+    HEALTH_ISA,
+    ISA,
+    OUTREACH_ISA,
+    VOLUNTARY_ISA,
+    source_mappings,
+)
 
 __all__ = ["partnership_yaml"]
 
-_ISA = "isa_exploitation_2026"
-_HEALTH = "isa_health_2026"
-_VOLUNTARY = "brightpath_consent_2026"
-
-
-def _d(column: str, *formats: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"column": column, "parse": "date"}
-    if formats:
-        out["formats"] = list(formats)
-    return out
-
-
-def _x(column: str, crosswalk: str, split: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"column": column, "crosswalk": crosswalk}
-    if split:
-        out["split"] = split
-    return out
-
-
-def _src(sid: str, agency: str, dataset: str, file: str, isa: str, **rest: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": sid, "agency": agency, "dataset": dataset, "file": file}
-    out["format"] = rest.pop("format", "csv")
-    if out["format"] == "csv":
-        out["encoding"] = rest.pop("encoding", "utf-8")
-        out["delimiter"] = ","
-    out.update({k: rest.pop(k) for k in ("sheet", "header_row") if k in rest})
-    out["extracted_at"] = REFERENCE_DATE
-    out["sharing_agreement"] = isa
-    # the planted impossible dates of birth stay in quarantine, as truth/ records them
-    # (issue 13's default keeps such rows with the date left empty)
-    out["bad_dates"] = "quarantine"
-    out.update(rest)
-    return out
-
-
-def _sources() -> list[dict[str, Any]]:
-    test = [{"column": "Surname", "equals": "TEST"}]
-    police_identity = {
-        "forename": "Forename",
-        "surname": "Surname",
-        "dob": _d("DOB", "%d/%m/%Y"),
-        "sex": _x("Gender", "police_sex"),
-        "local_id": "NominalID",
-    }
-    wex_identity = {
-        "forename": "Forename",
-        "surname": "Surname",
-        "dob": _d("DateOfBirth", "%Y-%m-%d"),
-        "sex": _x("GenderCode", "wexbury_gender"),
-        "postcode": "Postcode",
-        "local_id": "ChildID",
-    }
-    wex_full = {
-        **wex_identity,
-        "nhs_number": "NHSNumber",
-        "upn": "UPN",
-        "ethnicity": "EthnicityCode",
-    }
-    wex_file = "extracts/wexbury_csc/wexbury_childrens_services_*.xlsx"
-    words = {"column": "Gender", "crosswalk": "words_sex"}
-    return [
-        _src(
-            "police_crimes",
-            "police",
-            "Crimes and incidents: people involved, aged under 25 or linked to them",
-            "extracts/police/crimes_incidents_*.csv",
-            _ISA,
-            encoding="cp1252",
-            filters=test,
-            record={"id": "InvolvementID", "date": _d("OccurredAt", "%d/%m/%Y %H:%M")},
-            identity={
-                **police_identity,
-                "postcode": "HomePostcode",
-                "pnc_id": "PNCID",
-                "ethnicity": _x("EthnicityCode", "police_ethnicity"),
-            },
-            event={
-                "id": "OccurrenceRef",
-                "type": _x("RecordType", "police_record_types"),
-                "date": _d("OccurredAt", "%d/%m/%Y %H:%M"),
-                "detail": "OffenceCode",
-                "exploitation": _x("Flags", "police_flags", ";"),
-            },
-            role=_x("InvolvementType", "police_roles"),
-            place={
-                "name": "LocationName",
-                "postcode": "LocationPostcode",
-                "type": _x("LocationType", "police_place_types"),
-            },
-            group={
-                "id": "GroupName",
-                "name": "GroupName",
-                "type": _x("GroupType", "police_group_types"),
-                "role": _x("InvolvementType", "police_roles"),
-            },
-        ),
-        _src(
-            "police_missing",
-            "police",
-            "Missing episodes of children and young people",
-            "extracts/police/missing_episodes_*.csv",
-            _ISA,
-            encoding="utf-8-sig",
-            filters=test,
-            record={"id": "EpisodeRef", "date": _d("ReportedMissing", "%d/%m/%Y %H:%M")},
-            identity={
-                **police_identity,
-                "sex": _x("Sex", "police_sex"),
-                # issue 13: a value taken by pattern, and the (restricted) address field
-                "postcode": {"column": "HomeAddressPostcode", "pattern": "postcode"},
-                "address": "HomeAddressPostcode",
-            },
-            event={
-                "id": "EpisodeRef",
-                "type": {"value": "missing_episode"},
-                "date": _d("ReportedMissing", "%d/%m/%Y %H:%M"),
-                "end_date": _d("Found", "%d/%m/%Y %H:%M"),
-                "outcome": "RiskGrade",
-                "exploitation": _x("Flags", "police_flags", ";"),
-            },
-            place={
-                "name": "FoundLocation",
-                "postcode": "FoundPostcode",
-                "type": _x("FoundLocationType", "police_place_types"),
-            },
-        ),
-        _src(
-            "wexbury_csc_contacts",
-            "wexbury_csc",
-            "Contacts to Wexbury children's social care",
-            wex_file,
-            _ISA,
-            format="xlsx",
-            sheet="Contacts",
-            header_row=3,
-            filters=test,
-            record={"id": "ContactID", "date": _d("ContactDate")},
-            identity={**wex_full, "preferred_name": "KnownAs"},
-            event={
-                "id": "ContactID",
-                "type": {"value": "contact"},
-                "date": _d("ContactDate"),
-                "outcome": "ContactOutcome",
-                "detail": "ContactReason",
-                "exploitation": _x("ContactReason", "wexbury_contact_reasons"),
-            },
-        ),
-        _src(
-            "wexbury_csc_assessments",
-            "wexbury_csc",
-            "Children and families assessments, with CIN census factors",
-            wex_file,
-            _ISA,
-            format="xlsx",
-            sheet="Assessments",
-            header_row=1,
-            filters=test,
-            record={"id": "AssessmentID", "date": _d("AssessmentStartDate")},
-            identity=wex_full,
-            event={
-                "id": "AssessmentID",
-                "type": {"value": "assessment"},
-                "date": _d("AssessmentStartDate"),
-                "end_date": _d("AssessmentAuthorisedDate"),
-                "outcome": "AssessmentOutcome",
-                "detail": "FactorsIdentified",
-                # the built-in crosswalk of CIN census factors (docs/taxonomy.md)
-                "exploitation": _x("FactorsIdentified", "cin_factor", ","),
-            },
-        ),
-        _src(
-            "wexbury_csc_rhi",
-            "wexbury_csc",
-            "Return home interviews after missing episodes",
-            wex_file,
-            _ISA,
-            format="xlsx",
-            sheet="Return home interviews",
-            header_row=1,
-            filters=test,
-            record={"id": "RHIID", "date": _d("RHIOfferedDate")},
-            identity=dict(wex_identity),
-            event={
-                "id": "RHIID",
-                "type": {"value": "return_home_interview"},
-                "date": _d("RHIOfferedDate"),
-                "end_date": _d("RHICompletedDate"),
-                "outcome": "RHIOutcome",
-            },
-        ),
-        _src(
-            "ashdown_csc",
-            "ashdown_csc",
-            "Ashdown children's services episodes (contacts to RHIs)",
-            "extracts/ashdown_csc/ashdown_cs_episodes_*.csv",
-            _ISA,
-            filters=[{"column": "Legal_Surname", "equals": "TEST"}],
-            record={"id": "Ref_No", "date": _d("Episode_Start", "%d-%b-%Y")},
-            identity={
-                "forename": "Legal_Forename",
-                "surname": "Legal_Surname",
-                "preferred_name": "Also_Known_As",
-                "dob": _d("Birth_Date", "%d-%b-%Y"),
-                "sex": _x("Sex", "ashdown_sex"),
-                "ethnicity": _x("Ethnic_Origin", "ethnicity_words"),
-                "postcode": "Post_Code",
-                "nhs_number": "NHS_No",
-                "upn": "UPN",
-                "local_id": "Person_ID",
-            },
-            event={
-                "id": "Ref_No",
-                "type": _x("Episode_Type", "ashdown_episode_types"),
-                "date": _d("Episode_Start", "%d-%b-%Y"),
-                "end_date": _d("Episode_End", "%d-%b-%Y"),
-                "outcome": "Outcome",
-                "detail": "Risk_Factors",
-                "exploitation": _x("Risk_Factors", "ashdown_factors", "|"),
-            },
-        ),
-        _src(
-            "health_ae",
-            "health",
-            "Emergency department attendances, patients aged under 25",
-            "extracts/health/ae_attendances_*.csv",
-            _HEALTH,
-            filters=[{"column": "PatientName", "equals": "TEST, Patient"}],
-            record={"id": "AttendanceID", "date": _d("ArrivalDateTime", "%Y-%m-%d %H:%M")},
-            identity={
-                "full_name": {"column": "PatientName", "order": "surname_forename"},
-                "dob": _d("DOB", "%Y%m%d"),
-                "sex": _x("SexCode", "nhs_sex"),
-                "ethnicity": _x("EthnicCategory", "nhs_ethnic_category"),
-                "postcode": "Postcode",
-                "nhs_number": "NHSNumber",
-                "local_id": "HospitalNumber",
-            },
-            event={
-                "id": "AttendanceID",
-                "type": {"value": "ae_attendance"},
-                "date": _d("ArrivalDateTime", "%Y-%m-%d %H:%M"),
-                "detail": "PresentingComplaintCode",
-                "exploitation": _x("SafeguardingCategory", "health_safeguarding"),
-            },
-        ),
-        _src(
-            "education_exclusions",
-            "education",
-            "Suspensions and permanent exclusions",
-            "extracts/education/suspensions_exclusions_*.csv",
-            _ISA,
-            filters=test,
-            record={"id": "ExclRef", "date": _d("StartDate", "%d-%m-%Y")},
-            identity={
-                "upn": "UPN",
-                "forename": "Forename",
-                "surname": "Surname",
-                "dob": _d("DOB", "%d/%m/%Y"),
-                "sex": _x("Gender", "education_sex"),
-                "ethnicity": "Ethnicity",
-                "postcode": "HomePostcode",
-            },
-            event={
-                "id": "ExclRef",
-                "type": _x("Category", "exclusion_categories"),
-                "date": _d("StartDate", "%d-%m-%Y"),
-                "detail": "ReasonCode",
-            },
-            place={"name": "SchoolName", "postcode": "SchoolPostcode", "type": {"value": "school"}},
-        ),
-        _src(
-            "education_absence",
-            "education",
-            "Persistent absence by pupil and term",
-            "extracts/education/persistent_absence_*.csv",
-            _ISA,
-            filters=test,
-            record={"id": {"columns": ["UPN", "Term"]}, "date": _d("TermStart", "%d-%m-%Y")},
-            identity={
-                "upn": "UPN",
-                "forename": "Forename",
-                "surname": "Surname",
-                "dob": _d("DOB", "%d/%m/%Y"),
-                "sex": _x("Gender", "education_sex"),
-            },
-            event={
-                "id": {"columns": ["UPN", "Term"]},
-                "type": {"value": "absence"},
-                "date": _d("TermStart", "%d-%m-%Y"),
-                "detail": "SessionsMissed",
-            },
-        ),
-        _src(
-            "yjs_outcomes",
-            "yjs",
-            "Youth justice outcomes",
-            "extracts/youth_justice/yjs_outcomes_*.csv",
-            _ISA,
-            filters=[{"column": "Last_Name", "equals": "TEST"}],
-            record={"id": "Outcome_ID", "date": _d("Outcome_Date", "%Y-%m-%d")},
-            identity={
-                "forename": "First_Name",
-                "surname": "Last_Name",
-                "dob": _d("D_O_B", "%d/%m/%Y"),
-                "sex": words,
-                "ethnicity": _x("Ethnicity", "ethnicity_words"),
-                "postcode": "Postcode",
-                "pnc_id": "PNC_No",
-                "local_id": "YJ_ID",
-            },
-            event={
-                "id": "Outcome_ID",
-                "type": {"value": "youth_justice_outcome"},
-                "date": _d("Outcome_Date", "%Y-%m-%d"),
-                "outcome": "Outcome",
-                "detail": "Offence",
-                "exploitation": _x("Exploitation_Concern", "yj_concerns", ";"),
-            },
-        ),
-        _src(
-            "nrm_referrals",
-            "nrm",
-            "National Referral Mechanism referrals by local first responders",
-            "extracts/nrm/nrm_referrals_*.csv",
-            _ISA,
-            filters=test,
-            record={"id": "NRMRef", "date": _d("ReferralDate", "%d/%m/%Y")},
-            identity={
-                "forename": "Forename",
-                "surname": "Surname",
-                "dob": _d("DOB", "%d/%m/%Y"),
-                "sex": _x("Gender", "police_sex"),
-                "postcode": "Postcode",
-            },
-            event={
-                "id": "NRMRef",
-                "type": {"value": "nrm_referral"},
-                "date": _d("ReferralDate", "%d/%m/%Y"),
-                "end_date": _d("DecisionDate", "%d/%m/%Y"),
-                "outcome": "Decision",
-                "exploitation": _x("ExploitationType", "nrm_types", ";"),
-            },
-        ),
-        _src(
-            "brightpath_support",
-            "brightpath",
-            "Brightpath Youth support episodes",
-            "extracts/voluntary/brightpath_referrals_*.csv",
-            _VOLUNTARY,
-            filters=[{"column": "FirstName", "equals": "Test"}],
-            record={"id": "Ref", "date": _d("ServiceStart", "%d/%m/%Y")},
-            identity={
-                "forename": "FirstName",
-                "dob": _d("DOB", "%d/%m/%Y"),
-                "postcode": "PostcodeDistrict",
-            },
-            event={
-                "id": "Ref",
-                "type": {"value": "support_episode"},
-                "date": _d("ServiceStart", "%d/%m/%Y"),
-                "end_date": _d("ServiceEnd", "%d/%m/%Y"),
-                "exploitation": _x("ReferralReason", "brightpath_reasons"),
-            },
-            note={"text": "Notes", "theme": {"column": "Themes"}, "tier": "operational"},
-        ),
-        _src(
-            "asc_concerns",
-            "asc",
-            "Adult safeguarding concerns about people aged 18 to 25",
-            "extracts/adult_social_care/asc_safeguarding_concerns_*.csv",
-            _ISA,
-            filters=test,
-            record={"id": "ConcernID", "date": _d("ConcernDate", "%Y-%m-%d")},
-            identity={
-                "forename": "FirstName",
-                "surname": "Surname",
-                "dob": _d("DOB", "%d/%m/%Y"),
-                "sex": words,
-                "ethnicity": "Ethnicity",
-                "postcode": "Postcode",
-                "nhs_number": "NHSNumber",
-                "local_id": "PersonID",
-            },
-            event={
-                "id": "ConcernID",
-                "type": {"value": "safeguarding_concern"},
-                "date": _d("ConcernDate", "%Y-%m-%d"),
-                "outcome": "ConcernOutcome",
-                "detail": "AbuseType",
-                "exploitation": _x("AbuseType", "asc_abuse_types"),
-            },
-        ),
-    ]
+_ISA, _HEALTH, _VOLUNTARY, _OUTREACH = ISA, HEALTH_ISA, VOLUNTARY_ISA, OUTREACH_ISA
 
 
 def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
@@ -452,6 +69,12 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
                 "type": "voluntary",
             },
             {
+                "id": "crossroads",
+                "name": "Crossroads Youth Outreach (voluntary sector, Ashdown)",
+                "type": "voluntary",
+                "authority": geo.authorities[1].code,
+            },
+            {
                 "id": "asc",
                 "name": "Wexbury and Ashdown Adult Social Care",
                 "type": "adult_social_care",
@@ -488,9 +111,42 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
                 "retention_years": 3,
                 "owner": "Brightpath Youth safeguarding lead",
             },
+            {
+                "key": _OUTREACH,
+                "title": "Crossroads Youth Outreach: sharing for exploitation panels 2026",
+                "tiers": ["operational", "strategic"],
+                "lawful_basis": "UK GDPR 6(1)(f) legitimate interests; 9(2)(g) with DPA 2018 "
+                "Sch 1 para 18 (safeguarding of children)",
+                "purposes": [
+                    "Exploitation panel casework",
+                    "Partnership strategic needs assessment",
+                ],
+                "retention_years": 2,
+                "owner": "Crossroads Youth Outreach manager",
+            },
         ],
         "crosswalks": crosswalks(),
-        "sources": _sources(),
+        "taxonomy_extensions": {
+            "exploitation_type": {
+                "local_drug_debt": {
+                    "label": "Drug debt (debt bondage)",
+                    "parent": "cce",
+                    "definition": "A young person made to sell or hold drugs to pay off a debt, "
+                    "often one engineered by those exploiting them (Crossroads code DD).",
+                }
+            }
+        },
+        "term_dates": dict(TERM_DATES),
+        "identifier_kinds": {
+            "cnp": {
+                "name": FOREIGN_ID_NAME,
+                "scope": "shared",
+                "check": "regex",
+                "pattern": "[1-8][0-9]{12}",
+            },
+        },
+        "place_keywords": {"keywords": _PLACE_KEYWORDS},
+        "sources": source_mappings(),
     }
     head = (
         "# Wexbury and Ashdown: a FICTIONAL partnership made by `joinedup synth`\n"
@@ -507,12 +163,27 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
     return "".join(parts)
 
 
+# The partnership's own words for place types, tried before the built-in keywords: the
+# local names that the built-in list misreads (a "Travel Inn" is a hotel, not a pub).
+_PLACE_KEYWORDS = {
+    "takeaway": ["grill", "café", "cafe"],
+    "hotel": ["travel inn", "motor inn"],
+    "transport": ["services", "bus station", "railway station"],
+    "street": ["station road", "seafront", "parade"],
+    "shop": ["spar", "post office"],
+    "licensed_premises": ["the red lion", "the crown"],
+}
+
 _COMMENTS = {
     "authorities": "The local authorities in the partnership (fictional codes: XA, XW, XS).",
     "geography": "Boundaries, postcode lookup and resident population aged 0-24.",
     "agencies": "Who holds the data.",
     "sharing_agreements": "What each source is shared under, and which tiers may see it.",
     "crosswalks": "Each agency's own codes and words -> taxonomy codes.",
+    "taxonomy_extensions": "Local codes, each under a code of the shared taxonomy.",
+    "term_dates": "When each school term starts (for dates made from a year and a term).",
+    "identifier_kinds": "Identifiers beyond NHS number, UPN and PNC id that agencies share.",
+    "place_keywords": "Words in free-text locations that give a place type.",
     "sources": "One entry per extract (and per Excel sheet), mapped in the agency's own shape.",
 }
 

@@ -8,8 +8,9 @@ flags ("CSE;CCE;CL;MSHT;ONL" and non-exploitation flags such as "DA" and "MH").
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from joinedup.synth.addresses import home_address, place_address
 from joinedup.synth.context import Context, count, local_id, test_person
 from joinedup.synth.geography import Place
 from joinedup.synth.mess import Mess, Profile
@@ -20,40 +21,43 @@ from joinedup.synth.writer import CsvOut, date_text, dob_text
 
 __all__ = [
     "CRIMES_FILE",
+    "CUT_SHORT_AT",
     "FLAG_CODES",
     "MISSING_FILE",
     "OFFENCES",
     "OTHER_FLAGS",
     "ROLE_WORDS",
+    "UNQUOTED_EVERY",
     "write_police",
 ]
 
 CRIMES_FILE = "extracts/police/crimes_incidents_20261031.csv"
 MISSING_FILE = "extracts/police/missing_episodes_20261031.csv"
 
-# key -> (record type, offence or incident code, description)
+# key -> (record type, Home Office offence classification, description). Incidents are
+# not crimes and carry no classification, only the force's own incident code.
 OFFENCES = {
-    "assault": ("Crime", "105/01", "Common assault and battery"),
-    "abh": ("Crime", "008/06", "Assault occasioning actual bodily harm"),
-    "robbery": ("Crime", "034/01", "Robbery of personal property"),
-    "theft_person": ("Crime", "039/00", "Theft from the person"),
-    "shoplifting": ("Crime", "046/00", "Shoplifting"),
-    "damage": ("Crime", "058/04", "Criminal damage - other"),
-    "harassment": ("Crime", "195/01", "Harassment"),
-    "sexual_assault": ("Crime", "017/01", "Sexual assault on a female"),
-    "poss_b": ("Crime", "092/02", "Possession of a controlled drug - Class B"),
-    "pwits_a": ("Crime", "092/13", "Possession with intent to supply - Class A"),
-    "weapon": ("Crime", "010/01", "Possession of an article with a blade or point"),
-    "sex_child": ("Crime", "022/12", "Sexual activity with a child under 16"),
-    "incite_child": ("Crime", "022/13", "Causing or inciting a child to engage in sexual activity"),
-    "supply_child": ("Crime", "092/40", "Supplying a controlled drug to a child"),
-    "slavery": ("Crime", "106/00", "Holding a person in slavery or servitude"),
-    "online_comms": ("Crime", "088/10", "Sexual communication with a child"),
-    "online_images": ("Crime", "086/05", "Making indecent photographs of a child"),
-    "inc_asb": ("Incident", "INC-ASB", "ASB - youth nuisance"),
-    "inc_welfare": ("Incident", "INC-CFW", "Concern for welfare"),
-    "inc_cse": ("Incident", "INC-CFW", "Concern for welfare - child found with adults"),
-    "inc_cuckoo": ("Incident", "INC-CUCK", "Cuckooing - address taken over"),
+    "assault": ("Crime", "105A", "Common assault and battery"),
+    "abh": ("Crime", "8N", "Assault occasioning actual bodily harm"),
+    "robbery": ("Crime", "34B", "Robbery of personal property"),
+    "theft_person": ("Crime", "39", "Theft from the person"),
+    "shoplifting": ("Crime", "46", "Shoplifting"),
+    "damage": ("Crime", "58D", "Criminal damage - other"),
+    "harassment": ("Crime", "8L", "Harassment"),
+    "sexual_assault": ("Crime", "20A", "Sexual assault on a female"),
+    "poss_b": ("Crime", "92E", "Possession of a controlled drug - Class B"),
+    "pwits_a": ("Crime", "92A", "Possession with intent to supply - Class A"),
+    "weapon": ("Crime", "10D", "Possession of an article with a blade or point"),
+    "sex_child": ("Crime", "22B", "Sexual activity with a child under 16"),
+    "incite_child": ("Crime", "71", "Causing or inciting child sexual exploitation"),
+    "supply_child": ("Crime", "92A", "Supplying a controlled drug to a child"),
+    "slavery": ("Crime", "106", "Holding a person in slavery or servitude"),
+    "online_comms": ("Crime", "88A", "Sexual communication with a child"),
+    "online_images": ("Crime", "86", "Making indecent photographs of a child"),
+    "inc_asb": ("Incident", "", "ASB - youth nuisance"),
+    "inc_welfare": ("Incident", "", "Concern for welfare"),
+    "inc_cse": ("Incident", "", "Concern for welfare - child found with adults"),
+    "inc_cuckoo": ("Incident", "", "Cuckooing - address taken over"),
 }
 _VICTIM_OFFENCES = (
     "assault",
@@ -150,10 +154,12 @@ _CRIME_HEADER = [
     "LocationName",
     "LocationPostcode",
     "LocationType",
+    "LocationAddress",
     "Flags",
     "GroupName",
     "GroupType",
 ]
+_ADDRESS_AT = _CRIME_HEADER.index("LocationAddress")
 _MISSING_HEADER = [
     "EpisodeRef",
     "NominalID",
@@ -161,15 +167,23 @@ _MISSING_HEADER = [
     "Forename",
     "DOB",
     "Sex",
-    "HomeAddressPostcode",
+    "HomeAddress",
     "ReportedMissing",
     "Found",
     "FoundLocation",
     "FoundPostcode",
-    "FoundLocationType",
     "RiskGrade",
     "Flags",
+    "RHIOffered",
+    "RHICompleted",
+    "RHIOutcome",
 ]
+# Malformed rows in the crimes extract (issue 13): every UNQUOTED_EVERY-th row with a
+# location address is written with the address unquoted (its commas split it: the row
+# has two to four fields too many, which the reader joins back); row CUT_SHORT_AT is cut
+# short after the person's details (too few fields: quarantined).
+UNQUOTED_EVERY = 97
+CUT_SHORT_AT = 120
 _PROFILE = Profile(
     nickname=0.08, nhs_missing=1.0, upn_missing=1.0, pnc_missing=0.15, dob_missing=0.02
 )
@@ -211,6 +225,7 @@ class _Crimes:
         ctx.register(self.out)
         self.occurrence = 0
         self.involvement = 0
+        self.with_address = 0
         self.young = [p for p in ctx.people if p.kind == "young"]
         self.adults = [p for p in ctx.people if p.kind == "poc"]
 
@@ -257,12 +272,14 @@ class _Crimes:
         if "'" in surname and rng.random() < 0.7:
             surname = surname.replace("'", "\u2019")  # typed in a word processor first
         pnc = rec.pnc if role in ("suspect", "poc") else ""
+        loc_address = ""
         if place is None:
             loc_name, loc_pc, loc_type = "", "", "Online/Cyber" if "online" in key else "Not Known"
         elif place.type == "home":
             loc_name, loc_pc, loc_type = "", place.postcode, "Dwelling"
         else:
             loc_name, loc_pc, loc_type = place.name, place.postcode, location_words(place)
+            loc_address = place_address(self.ctx.geo, place)
         rid = f"INV{self.involvement:08d}"
         values = [
             ref,
@@ -283,11 +300,23 @@ class _Crimes:
             cp1252_safe(loc_name),
             loc_pc,
             loc_type,
+            cp1252_safe(loc_address),
             flags,
             group,
             _GROUP_WORDS.get(group_type, ""),
         ]
-        self.out.write(values, rid, person, rec)
+        planted: list[tuple[str, str]] = []
+        if person.kind != "test" and self.involvement == CUT_SHORT_AT:
+            self.out.malform("cut_short", _CRIME_HEADER.index("EthnicityCode"))
+            planted.append(("", "cut_short_row"))
+        elif person.kind != "test" and loc_address and self.unquoted_due():
+            self.out.malform("unquoted", _ADDRESS_AT)
+            planted.append(("LocationAddress", "unquoted_address"))
+        self.out.write(values, rid, person, rec, planted)
+
+    def unquoted_due(self) -> bool:
+        self.with_address += 1
+        return self.with_address % UNQUOTED_EVERY == 0
 
     def planted(self, event: Planted) -> None:
         ref = self.occurrence_ref(event.when)
@@ -367,6 +396,8 @@ def _write_missing(ctx: Context) -> None:
         columns={"dob": "DOB"},
     )
     ctx.register(out)
+    rhi_rng = ctx.rng("police_missing_rhi")
+    wexbury = ctx.geo.authorities[0].code
     episode = 0
     cutoff = datetime(REFERENCE_DATE.year, REFERENCE_DATE.month, REFERENCE_DATE.day, 23, 59)
     for i, person in enumerate(ctx.people):
@@ -378,6 +409,14 @@ def _write_missing(ctx: Context) -> None:
                 found = m.end <= cutoff
                 place = m.found if found else None
                 rid = f"MIS{episode:07d}"
+                true_pc = p.postcode_on(m.start.date())
+                address = home_address(
+                    ctx.geo,
+                    p,
+                    rec.postcode or true_pc,
+                    episode,
+                    with_postcode=bool(rec.postcode),
+                )
                 values = [
                     rid,
                     local_id("N", p, _NOMINAL_SALT),
@@ -385,17 +424,37 @@ def _write_missing(ctx: Context) -> None:
                     rec.forename,
                     dob_text(rec, p, "%d/%m/%Y"),
                     rec.sex,
-                    rec.postcode,
+                    address,
                     m.start.strftime("%d/%m/%Y %H:%M"),
                     date_text(m.end if found else None, "%d/%m/%Y %H:%M"),
                     place.name if place else ("Returned home" if found else ""),
                     place.postcode if place else (rec.postcode if found else ""),
-                    location_words(place) if place else ("Dwelling" if found else ""),
                     m.risk,
                     _flags(m.flags, rng, extra=False),
                 ]
+                ashdown = true_pc in ctx.geo.area_of and ctx.geo.authority_of(true_pc) != wexbury
+                child = p.kind != "test" and age_on(p.dob, m.start.date()) < 18
+                values += (
+                    _interview(rhi_rng, m.end) if found and ashdown and child else ["", "", ""]
+                )
                 out.write(values, rid, p, rec)
     out.close()
+
+
+def _interview(rng: random.Random, found: datetime) -> list[str]:
+    """Ashdown's return home interviews, done by the police missing-person coordinator and
+    recorded on the episode's row (Wexbury's are in its children's services workbook)."""
+    offered = found + timedelta(days=rng.randint(0, 3))
+    if offered.date() > REFERENCE_DATE:
+        return ["", "", ""]
+    done = offered + timedelta(days=1) if rng.random() < 0.55 else None
+    if done is not None and done.date() > REFERENCE_DATE:
+        done = None
+    return [
+        offered.strftime("%d/%m/%Y"),
+        date_text(done, "%d/%m/%Y"),
+        "Completed" if done else rng.choice(("Declined", "No response")),
+    ]
 
 
 def write_police(ctx: Context) -> None:

@@ -144,7 +144,11 @@ def _missing(
 
 
 def _period(rng: random.Random) -> tuple[date, date]:
-    start = WINDOW_START + timedelta(days=rng.randrange(60, 500))
+    """When a scenario is active: some ended long before the reference date, others are
+    still going on in the year before it (as a partnership's current cases are), so that
+    the default period of 12 months holds planted harm as real extracts do."""
+    latest_start = (REFERENCE_DATE - WINDOW_START).days - 330
+    start = WINDOW_START + timedelta(days=rng.randrange(60, latest_start))
     end = min(REFERENCE_DATE - timedelta(days=20), start + timedelta(days=rng.randint(300, 540)))
     return start, end
 

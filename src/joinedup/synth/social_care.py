@@ -24,6 +24,19 @@ ASHDOWN_FILE = "extracts/ashdown_csc/ashdown_cs_episodes_20261031.csv"
 CONTACT_REASONS = ("DA", "NEG", "MH", "BEH", "MISS", "PHY", "SA", "SUB", "HOU", "CSE", "CCE", "ONL")
 _REASON_WEIGHTS = (22, 18, 12, 12, 6, 8, 4, 6, 6, 1.5, 1.5, 1)
 _SOURCES = ("Police", "School", "Health", "Anonymous", "Family/friend", "Housing", "Self")
+# The contact's source as the CIN census codes a referral's source (built-in code list).
+_REFERRAL_SOURCE = {
+    "Police": "6",
+    "School": "2A",
+    "Health": "3D",
+    "Anonymous": "9",
+    "Family/friend": "1A",
+    "Housing": "4",
+    "Self": "1C",
+}
+# An assessment starting this soon after a Wexbury contact is the one it led to, recorded
+# on the contact's row; the Assessments sheet holds the others (children already open).
+_FOLLOWS_WITHIN = timedelta(days=30)
 CIN_FACTORS = (
     ("3A", 10),
     ("3B", 14),
@@ -94,6 +107,12 @@ class _Wexbury:
                 "ContactSource",
                 "ContactReason",
                 "ContactOutcome",
+                "ReferralDate",
+                "ReferralSource",
+                "AssessmentStartDate",
+                "AssessmentAuthorisedDate",
+                "AssessmentFactors",
+                "AssessmentOutcome",
             ],
             preamble=[
                 ["Wexbury Council - Children's Services: contacts extract"],
@@ -153,7 +172,16 @@ class _Wexbury:
         sex = _SEX_CODES[rec.sex] if rec.sex != "U" or self.rng.random() < 0.5 else "9"
         return [dob_text(rec, p, "%Y-%m-%d"), sex, rec.ethnicity, rec.postcode]
 
-    def contact(self, p: Person, when: datetime, reason: str, dup: bool) -> None:
+    def contact(
+        self,
+        p: Person,
+        when: datetime,
+        reason: str,
+        dup: bool,
+        assessment: tuple[datetime, str] | None = None,
+    ) -> None:
+        """A contact row, carrying the referral it led to and the assessment that followed
+        (``assessment``: its start and CIN factor codes), as the front-door sheet does."""
         rng = self.rng
         if self.contacts.want_test():
             self.contact(test_person(rng), when, "NEG", False)
@@ -165,16 +193,42 @@ class _Wexbury:
         )
         if reason in ("CSE", "CCE", "ONL"):
             outcome = rng.choice(("Referral to CSC", "Strategy discussion"))
+        if assessment is not None:
+            outcome = "Referral to CSC"
         known = p.preferred if p.preferred and rng.random() < 0.6 else ""
+        source = rng.choice(_SOURCES)
+        referral: list[object] = [None, ""]
+        if outcome in ("Referral to CSC", "Strategy discussion"):
+            day = when + timedelta(days=rng.choice((0, 0, 1, 2)))
+            if assessment is not None:
+                day = min(day, assessment[0])
+            if day.date() <= REFERENCE_DATE:
+                referral = [_day(day), _REFERRAL_SOURCE[source]]
+        followed: list[object] = [None, None, "", ""]
+        if assessment is not None:
+            start, factors = assessment
+            done = start + timedelta(days=rng.randint(7, 45))
+            authorised = _day(done) if done.date() <= REFERENCE_DATE else None
+            outcome_a = rng.choice(
+                ("CIN plan", "Section 47 enquiry", "NFA", "Step down to Early Help")
+            )
+            followed = [
+                _day(start),
+                authorised,
+                factors if authorised else "",
+                outcome_a if authorised else "",
+            ]
         values = [
             rid,
             *self._ident(p, rec, dup),
             known,
             *self._person(p, rec),
             _day(when),
-            rng.choice(_SOURCES),
+            source,
             reason,
             outcome,
+            *referral,
+            *followed,
         ]
         self.contacts.write(values, rid, p, rec)
 
@@ -316,6 +370,23 @@ def _contact_moment(rng: random.Random, p: Person) -> datetime | None:
     return datetime(day.year, day.month, day.day, rng.randrange(9, 18), rng.randrange(60))
 
 
+def _assessment_after(
+    items: list[tuple[datetime, str, str]], k: int, taken: set[int]
+) -> int | None:
+    """The index of the assessment that follows contact ``items[k]`` (the next one within
+    30 days, not already taken by an earlier contact), or None."""
+    when = items[k][0]
+    for j in range(k + 1, len(items)):
+        at, kind, _ = items[j]
+        if at - when > _FOLLOWS_WITHIN:
+            break
+        if kind == "assessment" and j not in taken and at.date() <= REFERENCE_DATE:
+            return j
+        if kind == "contact":
+            break
+    return None
+
+
 def write_social_care(ctx: Context) -> None:
     rng = ctx.rng("childrens_social_care")
     wex, ash = _Wexbury(ctx, rng), _Ashdown(ctx, rng)
@@ -337,15 +408,31 @@ def write_social_care(ctx: Context) -> None:
                     items.append(
                         (when + timedelta(days=rng.randint(2, 20)), "assessment", ",".join(factors))
                     )
+            if rng.random() < 0.12:  # an open case assessed again, with no new contact
+                span = p.eligible(0, 17)
+                if span is not None:
+                    day = span[0] + timedelta(days=rng.randrange((span[1] - span[0]).days + 1))
+                    factors = _pick_weighted(rng, CIN_FACTORS, rng.randint(1, 3))
+                    items.append(
+                        (datetime(day.year, day.month, day.day, 10), "review", ",".join(factors))
+                    )
         items += [(e.when, "contact", e.detail) for e in contacts.get(p.pid, [])]
         items += [(e.when, "assessment", e.detail) for e in assessments.get(p.pid, [])]
-        for when, kind, detail in sorted(items):
-            if when.date() > REFERENCE_DATE:
+        items.sort()
+        taken: set[int] = set()
+        for k, (when, kind, detail) in enumerate(items):
+            if when.date() > REFERENCE_DATE or k in taken:
                 continue
             in_wexbury = ctx.geo.authority_of(p.postcode_on(when.date())) == wexbury
             second = dup and rng.random() < 0.5
             if in_wexbury and kind == "contact":
-                wex.contact(p, when, detail, second)
+                after = _assessment_after(items, k, taken)
+                if after is not None:
+                    taken.add(after)
+                    follow = (items[after][0], items[after][2])
+                    wex.contact(p, when, detail, second, follow)
+                else:
+                    wex.contact(p, when, detail, second)
             elif in_wexbury:
                 wex.assessment(p, when, detail, second)
             elif kind == "contact":
@@ -369,22 +456,11 @@ def write_social_care(ctx: Context) -> None:
                 ash.episode(
                     p, kind_name, when, end, codes, rng.choice(("CIN", "CP", "NFA")), second
                 )
-        for m in p.missing:
+        for m in p.missing:  # Ashdown's are on the police missing episode rows
             if age_on(p.dob, m.start.date()) >= 18 or m.end.date() > REFERENCE_DATE:
                 continue
             if ctx.geo.authority_of(p.postcode_on(m.start.date())) == wexbury:
                 wex.interview(p, m.start, m.end)
-            else:
-                offered = m.end + timedelta(days=rng.randint(0, 3))
-                done = offered + timedelta(days=1) if rng.random() < 0.55 else None
-                ash.episode(
-                    p,
-                    "Return Home Interview",
-                    offered,
-                    done,
-                    [],
-                    "Completed" if done else "Declined",
-                )
     wex.book.save()
     if isinstance(ash.out, CsvOut):
         ash.out.close()

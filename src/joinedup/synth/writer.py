@@ -21,10 +21,44 @@ from openpyxl import Workbook
 from joinedup.synth.mess import Recorded
 from joinedup.synth.people import Person
 
-__all__ = ["CsvOut", "SourceOut", "Truth", "XlsxBook", "date_text", "dob_text"]
+__all__ = [
+    "EFFECTS",
+    "QUARANTINE_BAD_DATES",
+    "CsvOut",
+    "SourceOut",
+    "Truth",
+    "XlsxBook",
+    "date_text",
+    "dob_text",
+]
 
 _FIXED_ZIP_TIME = (2026, 10, 31, 0, 0, 0)
 _TEST_EVERY = 4000  # about 0.025% of rows are test records
+
+#: Sources whose mapping says ``bad_dates: quarantine``: their impossible dates of birth
+#: set the row aside; everywhere else the date is emptied and the row kept (issue 13).
+QUARANTINE_BAD_DATES = frozenset({"nrm_referrals"})
+
+#: What each planted problem does to its row in a build (truth/planted_problems.csv,
+#: column ``effect``): ``filtered`` (removed by the source's filters, not a person),
+#: ``quarantined`` (set aside: not loaded), ``recovered`` (put right by the reader and
+#: loaded), ``value_emptied`` (the value is left empty, the row loaded).
+EFFECTS = {
+    "test_record": "filtered",
+    "impossible_date": "value_emptied",
+    "invalid_nhs_check_digit": "value_emptied",
+    "invalid_upn_check_letter": "value_emptied",
+    "invalid_foreign_id": "value_emptied",
+    "unquoted_address": "recovered",
+    "cut_short_row": "quarantined",
+    "repeated_row": "quarantined",
+}
+
+
+def _effect(source: str, problem: str) -> str:
+    if problem == "impossible_date" and source in QUARANTINE_BAD_DATES:
+        return "quarantined"
+    return EFFECTS[problem]
 
 
 class Truth:
@@ -37,7 +71,10 @@ class Truth:
         self.record_person = csv.writer(self._rp_file, lineterminator="\n")
         self.problems = csv.writer(self._pp_file, lineterminator="\n")
         self.record_person.writerow(["source", "source_record_id", "person_id"])
-        self.problems.writerow(["source", "source_record_id", "column", "problem"])
+        self.problems.writerow(["source", "source_record_id", "column", "problem", "effect"])
+
+    def problem(self, source: str, record_id: str, column: str, problem: str) -> None:
+        self.problems.writerow([source, record_id, column, problem, _effect(source, problem)])
 
     def close(self) -> None:
         self._rp_file.close()
@@ -80,15 +117,15 @@ class SourceOut:
         self._put(values)
         self.rows += 1
         if person.kind == "test":
-            self.truth.problems.writerow([self.source, record_id, self.test_column, "test_record"])
+            self.truth.problem(self.source, record_id, self.test_column, "test_record")
             return
         self.truth.record_person.writerow([self.source, record_id, person.pid])
         for field, problem in rec.problems if rec else []:
             column = self.columns.get(field)
             if column:
-                self.truth.problems.writerow([self.source, record_id, column, problem])
+                self.truth.problem(self.source, record_id, column, problem)
         for column, problem in extra_problems:
-            self.truth.problems.writerow([self.source, record_id, column, problem])
+            self.truth.problem(self.source, record_id, column, problem)
 
 
 class CsvOut(SourceOut):
@@ -110,12 +147,38 @@ class CsvOut(SourceOut):
         self._fh: IO[str] = open(path, "w", encoding=encoding, newline="", errors="strict")
         self._csv = csv.writer(self._fh, lineterminator="\r\n")
         self._csv.writerow(header)
+        self.delimiter = ","
+        self._raw: tuple[str, int] | None = None  # the next row's malformation
+
+    def malform(self, how: str, column: int) -> None:
+        """Write the next row malformed, as exports sometimes are: ``unquoted`` writes the
+        value of ``column`` without quotes (its commas split it into several fields);
+        ``cut_short`` writes only the fields before ``column``, as if the export stopped
+        part-way through the row and went on with the next."""
+        self._raw = (how, column)
 
     def _put(self, values: Sequence[Any]) -> None:
-        self._csv.writerow(values)
+        if self._raw is None:
+            self._csv.writerow(values)
+            return
+        how, column = self._raw
+        self._raw = None
+        if how == "cut_short":
+            cells = [_quoted(v) for v in values[:column]]
+        else:
+            cells = [str(v) if i == column else _quoted(v) for i, v in enumerate(values)]
+        self._fh.write(self.delimiter.join(cells) + "\r\n")
 
     def close(self) -> None:
         self._fh.close()
+
+
+def _quoted(value: Any) -> str:
+    """One CSV field as the csv module's minimal quoting writes it."""
+    text = "" if value is None else str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 class XlsxBook:

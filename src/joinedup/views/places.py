@@ -1,21 +1,34 @@
-"""Places of concern as each tier may see them: children by area (for the map) and the
-hotspot ranking.
+"""Places as each tier may see them: children by area (for the map) and the two rankings
+of places, for a period (issue 14).
+
+A place is a distinct location (``joinedup.insight.places``); the rankings are the
+*hotspots* (distinct children on events with an exploitation type there) and, apart,
+*where missing children are found*. Periods are those of the questions: the
+partnership's default period and all time are read from the release's ``place_hotspot``;
+any other period (whole months) is counted on request by the same SQL and its counts are
+rounded to at least :data:`~joinedup.views.answers.ON_REQUEST_ROUNDING`, as a question's
+are. A default-period count that is 1 to the threshold fewer than the place's all-time
+count is hidden, so that the two stored periods cannot be compared to count a few
+children.
 
 What leaves the store, by tier:
 
 - operational and strategic: distinct children involved in concern events at places in
-  each **small area** (the map), protected together with their total; and the ranked
-  hotspots of the release's ``place_hotspot`` table (top :data:`HOTSPOT_LIMIT`), each
-  place's children, persons of concern and events protected on their own. Residential
-  places are never named: their label is "Residential address in <small area>"
-  (``joinedup.insight.places``), and no place id or date is published.
-- community: the same map by **ward** at the community threshold, and no hotspot list:
+  each **small area** (the map), protected together with their total; and the top
+  :data:`HOTSPOT_LIMIT` places of each ranking, each place's children, persons of concern
+  and events protected on their own. Residential places are never named ("Residential
+  address in <small area>"). At the strategic tier a business or public place is named
+  only beside a count of children that is shown (more than the threshold); otherwise it
+  is "<Type> in <small area>", numbered where two read alike. The operational tier sees
+  the names. No place id, postcode or date is published; two places are never shown
+  under one label.
+- community: the same map by **ward** at the community threshold, and no ranking:
   naming single places (businesses, parks) to a community audience is left to the
   partnership's own judgement in its reports.
 
 The area figures are computed on the release narrowed to the sources the tier's sharing
-agreements permit. The hotspot ranking is computed at build time over every source, so
-it is not shown at a tier whose agreements leave a source out (the page says why).
+agreements permit. The rankings are computed over every source, so they are not shown at
+a tier whose agreements leave a source out (the page says why).
 
 Counts of events are not counts of people, but a count of one or two events at a
 residential address in a small area says as much as a count of children, so they are
@@ -34,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +60,13 @@ from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
 from joinedup.disclosure.suppression import Relation, protect_cells
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
-from joinedup.insight.places import RESIDENTIAL, WINDOWS
+from joinedup.insight.answers import release_period
+from joinedup.insight.periods import Period
+from joinedup.insight.places import RANKINGS, RESIDENTIAL
+from joinedup.insight.questions import QuestionError
+from joinedup.views.answers import ON_REQUEST_ROUNDING
+from joinedup.views.place_rankings import HOTSPOT_LIMIT, place_type_label, ranking_rows
+from joinedup.views.questions import period_choice
 from joinedup.views.release import (
     ReleaseLike,
     open_release_connection,
@@ -57,7 +77,7 @@ from joinedup.views.release import (
 
 __all__ = [
     "HOTSPOT_LIMIT",
-    "WINDOW_LABELS",
+    "RANKING_LABELS",
     "PlacesError",
     "area_level",
     "current_area_shapes",
@@ -65,15 +85,8 @@ __all__ = [
     "place_type_label",
 ]
 
-#: How many places of the ranking are shown.
-HOTSPOT_LIMIT = 25
-
-#: The time windows of ``place_hotspot`` in words.
-WINDOW_LABELS: dict[str, str] = {
-    "all": "All time",
-    "12 months": "Last 12 months",
-    "3 months": "Last 3 months",
-}
+#: The rankings of places in words (the JSON twin's keys: hotspots, found).
+RANKING_LABELS: dict[str, str] = dict(RANKINGS)
 
 _LEVEL_LABELS = {"small_area": "Small area", "ward": "Ward"}
 _PARENT_LEVEL: dict[str, str] = {"small_area": "ward", "ward": "authority"}
@@ -88,49 +101,22 @@ def area_level(tier: Tier) -> str:
     return "ward" if Tier(tier) is Tier.COMMUNITY else "small_area"
 
 
-def place_type_label(place_type: str | None) -> str:
-    """A place type in words: ``licensed_premises`` -> "Licensed premises"."""
-    if not place_type:
-        return "Unknown type"
-    text = place_type.replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _since(reference: dt.date | None, window: str) -> dt.date | None:
-    months = dict(WINDOWS)[window]
-    if months is None or reference is None:
-        return None
-    year, month = divmod(reference.month - 1 - months, 12)
-    first = dt.date(reference.year + year, month + 1, 1)
-    # The same day of the month, or the last day of a shorter month (as DuckDB does).
-    day = reference.day
-    while True:
-        try:
-            return first.replace(day=day)
-        except ValueError:
-            day -= 1
 
 
 def _area_children_sql(level: str, *, with_type: bool) -> str:
     """Distinct children (under 18 on the day) in concern events at places, by area.
 
-    The same events and persons as ``place_hotspot``: concern events (an exploitation type
-    recorded, any role but witness) and missing episodes (where the child was found).
-    Parameters: since (or NULL), reference date (or NULL), and the place type if asked.
+    The same events and persons as the hotspots (``place_hotspot``, ranking ``concern``):
+    events with an exploitation type recorded, any role but witness. Parameters: since (or
+    NULL: rows after it), the last day (or NULL), and the place type if asked.
     """
     res = ", ".join(_lit(t) for t in RESIDENTIAL)
     type_filter = "AND pl.place_type = ?" if with_type else ""
     return f"""WITH kids AS (
   SELECT person_id, place_id, event_date FROM person_concern
   WHERE place_id IS NOT NULL AND role <> 'witness' AND age_at_event < 18
-  UNION
-  SELECT m.person_id, e.place_id, e.event_date FROM missing_episode m
-  JOIN event e USING (event_id)
-  WHERE e.place_id IS NOT NULL AND m.age_at_event < 18
 ),
 counted AS (
   SELECT k.person_id, pl.{level} AS area FROM kids k JOIN place pl USING (place_id)
@@ -160,7 +146,11 @@ def _areas(
     since: dt.date | None,
     reference: dt.date | None,
     place_type: str | None,
+    small_change: bool = False,
 ) -> dict[str, Any]:
+    """Children by area of ``level`` with rows after ``since`` up to ``reference`` (None:
+    open), protected as one hierarchy. With ``small_change`` (the default period), an
+    area or total that is 1 to the threshold fewer than over all time is hidden too."""
     names = dict(con.execute("SELECT area_code, area_name FROM area").fetchall())
     parent_of = {
         str(c): (None if p is None else str(p))
@@ -190,6 +180,19 @@ def _areas(
     values: dict[str, int] = {c: counts.get(c, 0) for c in codes}
     if unknown_keys:
         values["__unknown__"] = _distinct_unknown(counts, unknown_keys)
+    hide: set[tuple[str, str]] = set()
+    if small_change:
+        every = [None, None, None, None] + ([place_type] if place_type else [])
+        ever: dict[str | None, int] = {}
+        for area, n, grouping in con.execute(
+            _area_children_sql(level, with_type=bool(place_type)), every
+        ).fetchall():
+            ever["\x00total" if grouping else area] = int(n)
+        for code in codes:
+            if policy.is_small(ever.get(code, 0) - values[code]):
+                hide.add(("area", code))
+        if policy.is_small(ever.get("\x00total", 0) - total):
+            hide.add(("total", ""))
     cells, published_total = _protect_hierarchy(
         con,
         values,
@@ -199,6 +202,7 @@ def _areas(
         level=level,
         params=params,
         with_type=bool(place_type),
+        hide=hide,
     )
     rows = [
         {
@@ -229,6 +233,7 @@ def _protect_hierarchy(
     level: str,
     params: list[object],
     with_type: bool,
+    hide: set[tuple[str, str]] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """The areas' counts protected with their parents' (ward, authority) and the total, as
     one table: each parent is the sum of its areas, the total the sum of the top areas."""
@@ -253,7 +258,7 @@ def _protect_hierarchy(
     )
     relations.append(Relation(("total", ""), tuple(top)))
     relations.append(Relation(("total", ""), tuple(("area", c) for c in values)))
-    out = protect_cells(cells, relations, policy)
+    out = protect_cells(cells, relations, policy, hidden=hide or ())
     return {c: out[("area", c)] for c in values}, out[("total", "")]
 
 
@@ -276,63 +281,22 @@ def _distinct_unknown(counts: dict[str | None, int], keys: list[str | None]) -> 
     return sum(counts[k] for k in keys)
 
 
-def _hotspots(
-    con: duckdb.DuckDBPyConnection,
-    policy: DisclosurePolicy,
-    *,
-    window: str,
-    place_type: str | None,
-) -> list[dict[str, Any]]:
-    names = dict(con.execute("SELECT area_code, area_name FROM area").fetchall())
-    where = "time_window = ?"
-    params: list[object] = [window]
-    if place_type:
-        where += " AND place_type = ?"
-        params.append(place_type)
-    rows = con.execute(
-        "SELECT place_rank, label, place_type, residential, small_area, ward, authority, "
-        f"children, persons_of_concern, events FROM place_hotspot WHERE {where} "
-        "ORDER BY place_rank LIMIT ?",
-        [*params, HOTSPOT_LIMIT],
-    ).fetchall()
-    values: dict[tuple[int, str], int] = {}
-    for i, r in enumerate(rows):
-        values[(i, "children")] = int(r[7])
-        values[(i, "persons_of_concern")] = int(r[8])
-        values[(i, "events")] = int(r[9])
-    # No published relation ties the cells of the ranking together (no totals are shown,
-    # and persons appear at several places), so each is protected on its own.
-    cells = protect_cells(values, [], policy)
-    out = []
-    for i, r in enumerate(rows):
-        out.append(
-            {
-                # Ranks are positions, not counts: published as text.
-                "rank": str(r[0]),
-                "label": str(r[1]),
-                "place_type": r[2],
-                "place_type_label": place_type_label(r[2]),
-                "residential": bool(r[3]),
-                "small_area": None if r[4] is None else str(names.get(r[4], r[4])),
-                "ward": None if r[5] is None else str(names.get(r[5], r[5])),
-                "authority": None if r[6] is None else str(names.get(r[6], r[6])),
-                "children": cells[(i, "children")],
-                "persons_of_concern": cells[(i, "persons_of_concern")],
-                "events": cells[(i, "events")],
-            }
-        )
-    return out
-
-
 _open = open_release_connection
 
 
 def _place_types(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "SELECT DISTINCT place_type FROM place_hotspot WHERE place_type IS NOT NULL "
-        "ORDER BY place_type"
+        "AND ranking IS NOT NULL ORDER BY place_type"
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def _choose(start: str | None, end: str | None, period: str | None) -> Period | None:
+    try:
+        return period_choice(start=start, end=end, period=period, names=("from", "to"))
+    except QuestionError as exc:
+        raise PlacesError(str(exc)) from None
 
 
 @per_release
@@ -340,23 +304,23 @@ def current_places(
     partnership_dir: Path,
     tier: Tier,
     *,
-    window: str = "all",
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
     place_type: str | None = None,
     config: PartnershipConfig | None = None,
     open_release: Callable[[Path], ReleaseLike] | None = None,
 ) -> dict[str, Any]:
-    """Children at places of concern by area, and the hotspots, protected for ``tier``.
+    """Children at places of concern by area, and the two rankings of places (hotspots,
+    and where missing children are found), protected for ``tier``, for a period: the
+    default period, ``period`` "default" or "all", or ``start``/``end`` (ISO dates, whole
+    months) as a question takes it. ``place_type`` narrows all three to one type of place.
 
-    ``window`` is one of ``place_hotspot``'s time windows (all, 12 months, 3 months);
-    ``place_type`` narrows both to one type of place. Raises :class:`PlacesError` for a
-    window or place type the release does not have, and
+    Raises :class:`PlacesError` for a period or place type the release cannot answer, and
     :class:`~joinedup.errors.ReleaseError` when there is no release or it has no places.
     """
     tier = Tier(tier)
-    if window not in WINDOW_LABELS:
-        raise PlacesError(
-            f"There is no time window '{window}'; choose one of: {', '.join(WINDOW_LABELS)}."
-        )
+    chosen = _choose(start, end, period)
     config = config if config is not None else partnership_config(partnership_dir)
     policy = policy_for(tier, config.disclosure if config is not None else None)
     scope = source_scope(config, tier)
@@ -364,29 +328,43 @@ def current_places(
     try:
         try:
             types = _place_types(con)
-        except duckdb.CatalogException as exc:
+        except duckdb.Error as exc:
             raise ReleaseError(
-                f"Release {handle.release_id} holds no places of concern: it was built by an "
+                f"Release {handle.release_id} holds no rankings of places: it was built by an "
                 "older joinedup. Run `joinedup build DIR` to rebuild it."
             ) from exc
         if place_type and place_type not in types:
             raise PlacesError(
                 "There is no place type of that name in this release; choose one from the list."
             )
+        shown_period, key = release_period(con, chosen)
+        if key is None:
+            policy = replace(
+                policy, rounding_base=max(policy.rounding_base or 1, ON_REQUEST_ROUNDING)
+            )
         release = release_facts(con)
-        hotspots = None
+        rankings: dict[str, list[dict[str, Any]] | None] = dict.fromkeys(RANKINGS)
         if tier is not Tier.COMMUNITY and not scope.excluded:
-            hotspots = _hotspots(con, policy, window=window, place_type=place_type)
-        reference = _reference(con)
+            for ranking in RANKINGS:
+                rankings[ranking] = ranking_rows(
+                    con,
+                    policy,
+                    tier,
+                    period=shown_period,
+                    key=key,
+                    ranking=ranking,
+                    place_type=place_type,
+                )
         scope_release(con, scope)
-        level = area_level(tier)
+        since = None if shown_period.start is None else shown_period.start - dt.timedelta(1)
         areas = _areas(
             con,
-            level,
+            area_level(tier),
             policy,
-            since=_since(reference, window),
-            reference=reference,
+            since=since,
+            reference=shown_period.end,
             place_type=place_type,
+            small_change=key == "default",
         )
     except duckdb.Error as exc:
         raise ReleaseError(
@@ -399,14 +377,28 @@ def current_places(
         "tier": tier.value,
         "release": release,
         "disclosure": policy_dict(policy),
+        "period": {
+            **shown_period.as_dict(),
+            "stored": key is not None,
+            "note": None
+            if key is not None
+            else (
+                "Counted on request for this period, and rounded to the nearest "
+                f"{ON_REQUEST_ROUNDING} so that comparing two periods cannot give a small "
+                "number away."
+            ),
+        },
         "choices": {
-            "window": window,
+            "period": key or "custom",
+            "from": start or "",
+            "to": end or "",
             "place_type": place_type,
-            "windows": [{"value": k, "label": v} for k, v in WINDOW_LABELS.items()],
             "place_types": [{"value": t, "label": place_type_label(t)} for t in types],
         },
+        "rankings": dict(RANKING_LABELS),
         "areas": areas,
-        "hotspots": hotspots,
+        "hotspots": rankings["concern"],
+        "found": rankings["found"],
         "hotspots_note": _hotspots_note(tier, scope),
     }
     if scope.excluded:
@@ -422,9 +414,9 @@ def _hotspots_note(tier: Tier, scope: SourceScope) -> str | None:
         )
     if scope.excluded:
         return (
-            "The ranking of places is worked out from every source when the release is "
-            "built. A sharing agreement leaves a source out at this tier, so the ranking "
-            "is not shown; the map and its table leave that source out."
+            "The rankings of places are worked out from every source. A sharing agreement "
+            "leaves a source out at this tier, so they are not shown; the map and its "
+            "table leave that source out."
         )
     return None
 

@@ -191,6 +191,10 @@ class UploadResult:
     def quarantined(self) -> int:
         return sum(c.quarantined for c in self.checks)
 
+    @property
+    def emptied(self) -> int:
+        return sum(c.emptied for c in self.checks)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -219,6 +223,16 @@ class UploadResult:
                             "reason": q.reason,
                         }
                         for q in c.quarantine
+                    ],
+                    "values_emptied": c.emptied,
+                    "field_problems": [
+                        {
+                            "row": q.row,
+                            "column": q.column,
+                            "problem": q.problem,
+                            "reason": q.reason,
+                        }
+                        for q in c.field_problems
                     ],
                     "notes": [n.strip() for n in c.notes],
                 }
@@ -397,7 +411,8 @@ def save_extract(
                 result.problems.append(Problem(name, no_data_rows(s.id)))
         if result.problems:
             return result
-        if result.quarantined and not accept_quarantine:
+        # rows set aside, or values left empty, replace an extract only once confirmed
+        if (result.quarantined or result.emptied) and not accept_quarantine:
             result.needs_acceptance = True
             return result
         # BuildError while a build runs: it may be reading the file

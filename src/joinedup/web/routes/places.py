@@ -1,9 +1,11 @@
-"""Places: a map of small areas, hotspots, place types and time windows (issue 7).
+"""Places: a map of small areas, the rankings of places, place types and periods.
 
 - ``/places`` (+ ``.json``): children involved in concerns at places, by small area
   (by ward at the community tier) as a map drawn on the server with the same figures in a
-  table, and the ranked hotspots (not at the community tier). ``?window=`` chooses the
-  time window (all, 12 months, 3 months) and ``?place_type=`` one type of place.
+  table, and two rankings of places (not at the community tier): the hotspots and, apart,
+  where missing children are found. The period is chosen as on a question page
+  (``?period=default|all`` or ``?from=&to=``, whole months; issue 14) and
+  ``?place_type=`` chooses one type of place.
 
 Figures come only from ``joinedup.views.places``; the map is ``joinedup.web.maps``.
 """
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.views import PlacesError, current_area_shapes, current_places
+from joinedup.web import periods as pq
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.errors import error_response
 from joinedup.web.maps import MapArea, ShadedMap, choropleth
@@ -24,14 +27,6 @@ from joinedup.web.templating import templates
 
 router = APIRouter()
 
-WindowQuery = Annotated[
-    str,
-    Query(
-        max_length=16,
-        description="Time window of the figures: all, 12 months or 3 months up to the "
-        "release's reference date",
-    ),
-]
 PlaceTypeQuery = Annotated[
     str | None,
     Query(
@@ -45,10 +40,8 @@ PlaceTypeQuery = Annotated[
 def _map(data: dict[str, Any], shapes: dict[str, Any]) -> ShadedMap | None:
     areas = data["areas"]
     word = "wards" if areas["level"] == "ward" else "small areas"
-    window = next(
-        w["label"] for w in data["choices"]["windows"] if w["value"] == data["choices"]["window"]
-    )
-    title = f"Children at places of concern, by {areas['level_label'].lower()} ({window.lower()})"
+    period = data["period"]["label"]
+    title = f"Children at places of concern, by {areas['level_label'].lower()} ({period})"
     return choropleth(
         title,
         [MapArea(r["code"], r["name"], r["children"]) for r in areas["rows"]],
@@ -65,19 +58,25 @@ def places_page(
     request: Request,
     settings: SettingsDep,
     tier: TierDep,
-    window: WindowQuery = "all",
+    start: pq.FromQuery = None,
+    end: pq.DateQuery = None,
+    period: pq.PeriodQuery = None,
     place_type: PlaceTypeQuery = None,
 ) -> Response:
     """Where concerns about children concentrate: distinct children involved in concern
     events at places, by small area (by ward at the community tier) as a map and a
-    table, and the places ranked by children (hotspots, not at the community tier), for
-    a time window and a type of place of the visitor's choice. Counts are protected for
-    the visitor's tier; residential places are never named."""
+    table, and the places ranked by children (hotspots) and, apart, where missing
+    children are found (not at the community tier), for a period (``?period=default|all``
+    or ``?from=&to=``) and a type of place of the visitor's choice. Counts are protected
+    for the visitor's tier; residential places are never named."""
+    asked = pq.period_asked(start, end, period)
     try:
         data = current_places(
             settings.partnership_dir,
             tier,
-            window=window,
+            period=asked["period"],
+            start=asked["start"],
+            end=asked["end"],
             place_type=place_type or None,
             open_release=settings.open_release,
         )
@@ -89,12 +88,16 @@ def places_page(
         settings.partnership_dir, data["areas"]["level"], open_release=settings.open_release
     )
     tier_param = request.query_params.get("tier")
-    query = {"window": window, **({"place_type": place_type} if place_type else {})}
+    when = {"from": asked["start"], "to": asked["end"], "period": asked["period"]}
+    query = {k: v for k, v in when.items() if v}
+    if place_type:
+        query["place_type"] = place_type
     if tier_param:
         query["tier"] = tier_param
     rows = data["areas"]["rows"]
     context = {
         "data": data,
+        "period_choice": pq.period_choice(data["period"], asked),
         "map": _map(data, shapes),
         "tier_param": tier_param,
         "area_rows": [r for r in rows if r["children"] != 0],
