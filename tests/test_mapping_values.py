@@ -512,8 +512,8 @@ def test_check_lists_field_problems_and_repeated_rows(tmp_path: Path) -> None:
     )
     lines = check_partnership(root)
     assert (
-        "s: s.csv, 3 rows (read as utf-8); sample of 3: 2 mapped, 0 filtered, 1 to quarantine"
-        in lines
+        "s: s.csv, 3 rows (read as utf-8); sample of 3: 2 mapped, 0 filtered, 1 to quarantine, "
+        "1 value(s) to be left empty" in lines
     )
     assert "  quarantine: 1 row(s), duplicate row" in lines
     assert (

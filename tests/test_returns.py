@@ -642,6 +642,7 @@ def test_check_and_build_agree_on_a_return(tmp_path: Path, case: str) -> None:
     cin = next(x for x in lines if x.startswith("cin_census: "))
     assert cin == (
         "cin_census: cin_census.xml, 13 rows; sample of 13: 7 mapped, 0 filtered, 6 to quarantine"
+        ", 2 value(s) to be left empty"
     )
     release = build(base).release
     with release.connect() as con:

@@ -80,6 +80,7 @@ class SourceCheck:
             f"{self.source}: {self.file}, {self.rows:,} rows{enc}; sample of "
             f"{self.mapped + self.filtered + self.quarantined:,}: {self.mapped:,} mapped, "
             f"{self.filtered:,} filtered, {self.quarantined:,} to quarantine"
+            + (f", {self.emptied:,} value(s) to be left empty" if self.emptied else "")
         )
 
 
