@@ -15,7 +15,7 @@ import duckdb
 
 from joinedup.config import PartnershipConfig, SourceConfig
 from joinedup.pipeline.context import BuildContext
-from joinedup.pipeline.rows import load_values, place_id_sql, sort_rows
+from joinedup.pipeline.rows import event_place_sql, load_values, place_groups_sql, sort_rows
 from joinedup.sources import (
     Crosswalks,
     exploitation_rows_sql,
@@ -25,8 +25,9 @@ from joinedup.sources import (
     unmapped_codes_sql,
 )
 from joinedup.sources.events import linked_events_sql, linked_part_ids
+from joinedup.sources.fieldquality import lookup_sql, lookups, null_probe_sql
 from joinedup.sources.indicators import context_rows_sql
-from joinedup.sources.mapping import filter_sql
+from joinedup.sources.mapping import code_counts_sql, filter_sql
 
 __all__ = ["load_canonical", "map_source", "map_sources", "map_validate"]
 
@@ -83,6 +84,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _is_true(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    row = con.execute(sql).fetchone()
+    return bool(row and row[0])
+
+
 def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -115,21 +121,43 @@ def map_validate(
 ) -> None:
     """Parse and validate a staged source: the mapped table, quarantine, field quality.
 
-    One pass parses every value (``_ju_map_*`` keeps texts and parsed values side by
-    side); field quality and unmapped codes are counted from it without parsing again.
+    The crosswalked (and person) columns' distinct values are counted first, in one
+    scan; values worked out from one column alone are worked out on those distinct
+    values and joined in. One pass then parses every other value (``_ju_map_*`` keeps
+    the parsed values and masks of what was given, valid, formula-like or a problem);
+    field quality, field problems and unmapped codes are counted without parsing again.
     Leaves the view ``_ju_good_*`` of the rows to load for :func:`load_canonical`.
     """
     mapped = f"_ju_map_{src.id}"
     good = f"_ju_good_{src.id}"
     dup = f"_ju_dup_{src.id}"
     sid = _lit(src.id)
+    codes = f"_ju_codes_{src.id}"
     plan = plan_mapping(src, cw, as_of=as_of, native_dates=native_dates)
     ev = f"{sid} || ':' || coalesce(event_ref, 'r:' || record_id)"
-    place_id = place_id_sql(src)  # issue 13: pipeline/rows.py
+    # each crosswalked column's distinct values and their rows, in one scan of the raw
+    # rows: unmapped codes and lists' validity are counted on them, and the crosswalks
+    # applied to them once (lookups joined into the mapping) rather than to every row
+    counts = code_counts_sql(plan, raw, filter_sql(src))
+    joined: dict[str, tuple[str, list[str]]] = {}
+    if counts is not None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {codes} AS {counts}")
+        for n, (alias, values) in enumerate(lookups(plan).items()):
+            # a value must be NULL for a missing (NULL) column, as the join leaves it
+            kept = [
+                (name, sql) for name, sql in values if _is_true(con, null_probe_sql(alias, sql))
+            ]
+            table = f"_ju_lookup_{src.id}_{n}"
+            sql = lookup_sql(plan, codes, alias, kept)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS {sql}")
+            joined[alias] = (table, [name for name, _ in kept])
+    code_table = codes if counts is not None else None
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {mapped} AS SELECT *, {ev} AS event_id, "
-        f"{place_id} AS place_id FROM ({plan_sql(plan, raw)})"
+        f"CREATE OR REPLACE TEMP TABLE {mapped} AS SELECT *, {ev} AS event_id "
+        f"FROM ({plan_sql(plan, raw, joined)})"
     )
+    for table, _ in joined.values():
+        con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
     # issue 13 (pipeline/rows.py): quarantine only unusable rows (blank id, repeated id,
     # repeated row); a value that fails validation is emptied and recorded, the row kept
     sort_rows(
@@ -145,17 +173,18 @@ def map_validate(
     )
     con.execute(
         f"INSERT INTO unmapped_code SELECT {sid}, field, column_name, local_code, rows "
-        f"FROM ({unmapped_codes_sql(plan, raw, cw)})"
+        f"FROM ({unmapped_codes_sql(plan, code_table, cw)})"
     )
     con.execute(
         f"INSERT INTO field_quality SELECT {sid}, f.field, f.column_name, f.rows, f.filled, "
         "f.valid, f.formula_like, coalesce(u.n, 0), "
         "CASE WHEN f.rows > 0 THEN f.filled / f.rows END, "
         "CASE WHEN f.filled > 0 THEN f.valid / f.filled END "
-        f"FROM ({field_quality_sql(plan, raw, mapped, cw)}) f LEFT JOIN ("
+        f"FROM ({field_quality_sql(plan, mapped, cw, code_table)}) f LEFT JOIN ("
         f"SELECT field, sum(rows)::BIGINT AS n FROM unmapped_code WHERE source = {sid} "
         "GROUP BY field) u USING (field)"
     )
+    con.execute(f"DROP TABLE IF EXISTS {codes}")
 
 
 def load_canonical(
@@ -165,6 +194,7 @@ def load_canonical(
     mapped = f"_ju_map_{src.id}"
     good = f"_ju_good_{src.id}"
     dup = f"_ju_dup_{src.id}"
+    places = f"_ju_places_{src.id}"
     sid = _lit(src.id)
     agency = _lit(src.agency)
     con.execute(
@@ -178,11 +208,16 @@ def load_canonical(
         f"FROM {good}"
     )
     if src.event is not None:
+        # places: each distinct one's id worked out once (pipeline/rows.py)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {places} AS {place_groups_sql(src, good)}")
+        first_place, on = event_place_sql(src, "e", "p")
         con.execute(
-            f"INSERT INTO event SELECT event_id, {sid}, {agency}, arg_min(event_type, _row), "
-            "arg_min(event_date, _row), arg_min(end_date, _row), arg_min(place_id, _row), "
-            "arg_min(outcome, _row), false, arg_min(detail, _row) "
-            f"FROM {good} GROUP BY event_id"
+            f"INSERT INTO event SELECT e.event_id, {sid}, {agency}, e.event_type, e.event_date, "
+            "e.end_date, p.place_id, e.outcome, false, e.detail FROM (SELECT event_id, "
+            "arg_min(event_type, _row) AS event_type, arg_min(event_date, _row) AS event_date, "
+            "arg_min(end_date, _row) AS end_date, arg_min(outcome, _row) AS outcome, "
+            f"arg_min(detail, _row) AS detail, {first_place} FROM {good} GROUP BY event_id) e "
+            f"LEFT JOIN {places} p ON {on}"
         )
         con.execute(
             # one row per good record, and record ids are unique: no DISTINCT needed
@@ -201,9 +236,9 @@ def load_canonical(
             f"{context_rows_sql(src, good, cw, event_id='event_id', part_id=parts)}"
         )
         con.execute(
-            "INSERT INTO _ju_places SELECT place_id, any_value(place_name), "
-            "arg_min(place_type, _row), any_value(place_postcode) "
-            f"FROM {good} WHERE place_id IS NOT NULL GROUP BY place_id"
+            "INSERT INTO _ju_places SELECT place_id, arg_min(place_name, _first), "
+            "arg_min(_type, _first_typed), arg_min(place_postcode, _first) "
+            f"FROM {places} WHERE place_id IS NOT NULL GROUP BY place_id"
         )
     if src.group is not None:
         gid = f"{sid} || ':' || group_ref"
@@ -228,7 +263,7 @@ def load_canonical(
     ).fetchone()
     assert counts is not None
     con.execute(f"DROP VIEW IF EXISTS {good}")
-    for t in (mapped, dup):
+    for t in (mapped, dup, places):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     read, kept, loaded = (int(x) for x in counts)
     return {"read": read, "filtered": read - kept, "loaded": loaded, "quarantined": kept - loaded}

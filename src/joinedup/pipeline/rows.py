@@ -19,7 +19,7 @@ from joinedup.sources import Crosswalks, MappingPlan
 from joinedup.sources.problems import duplicate_reason_sql, duplicates_sql, field_problems_sql
 from joinedup.sources.values import ADDRESS, ADDRESS_POSTCODE, PLACE_ADDRESS, id_column
 
-__all__ = ["load_values", "place_id_sql", "sort_rows"]
+__all__ = ["event_place_sql", "load_values", "place_groups_sql", "place_id_sql", "sort_rows"]
 
 
 def _lit(s: str) -> str:
@@ -40,6 +40,37 @@ def place_id_sql(src: SourceConfig) -> str:
         key += f" || '|' || coalesce({PLACE_ADDRESS}, '')"
         given += f" OR {PLACE_ADDRESS} IS NOT NULL"
     return f"CASE WHEN {given} THEN 'PL' || substr(md5({key}), 1, 14) END"
+
+
+def _place_columns(src: SourceConfig) -> list[str]:
+    cols = ["place_name", "place_postcode"]
+    if src.place is not None and src.place.address is not None:
+        cols.append(PLACE_ADDRESS)
+    return cols
+
+
+def place_groups_sql(src: SourceConfig, good: str) -> str:
+    """SELECT of the distinct places of the rows in ``good`` (name, postcode and address,
+    as given) with their ``place_id`` (:func:`place_id_sql`, worked out once per distinct
+    place, not per row), the first row (``_first``) and the place type of the first row
+    giving one (``_type``, at ``_first_typed``)."""
+    cols = ", ".join(_place_columns(src))
+    return (
+        f"SELECT *, {place_id_sql(src)} AS place_id FROM (SELECT {cols}, min(_row) AS _first, "
+        "min(_row) FILTER (WHERE place_type IS NOT NULL) AS _first_typed, "
+        f"arg_min(place_type, _row) AS _type FROM {_q(good)} GROUP BY ALL)"
+    )
+
+
+def event_place_sql(src: SourceConfig, events: str, places: str) -> tuple[str, str]:
+    """(aggregate over the rows of one event: its first row's place, NULL where no row
+    gives one; join of ``events`` (those aggregates, as ``_pl``) to ``places``
+    (:func:`place_groups_sql`)) for the event's ``place_id``."""
+    cols = _place_columns(src)
+    given = " OR ".join(f"{c} IS NOT NULL" for c in cols)
+    fields = ", ".join(f"'{c}': {c}" for c in cols)
+    on = " AND ".join(f"{places}.{c} IS NOT DISTINCT FROM {events}._pl.{c}" for c in cols)
+    return f"arg_min(CASE WHEN {given} THEN {{{fields}}} END, _row) AS _pl", on
 
 
 def sort_rows(

@@ -13,9 +13,16 @@ The SELECT works in two layers so each value is handled once:
    (``''`` for a code mapped to nothing on purpose, NULL for a code the crosswalk does
    not know), and ``_bad_dates``, the columns whose date could not be read.
 
-The mapped table keeps the texts beside the parsed values, so data quality (filled,
-valid, formula-like, unmapped codes) is counted from it in one pass without parsing
-anything again (:func:`field_quality_sql`, :func:`unmapped_codes_sql`).
+The mapped table keeps, beside the parsed values, bit masks of which texts were given,
+which start like a formula, which fields are valid and which have a problem, so data
+quality and field problems are counted from it without trimming or parsing anything
+again; the crosswalk keys, read only by those, are not kept
+(:mod:`joinedup.sources.fieldquality`, :func:`joinedup.sources.values.problem_bits`).
+
+Values that depend on one column's text alone and repeat across rows (crosswalk codes,
+and the person's names, date of birth and postcode: :data:`PER_VALUE`) can be worked out
+once per distinct value of the column, in small lookup tables joined in by the column's
+value (``lookups`` of :func:`plan_sql`; built by the map stage from the code counts).
 """
 
 from __future__ import annotations
@@ -28,6 +35,16 @@ from joinedup.config import FieldSpec, SourceConfig
 from joinedup.sources.crosswalks import Crosswalks, resolve_crosswalks
 from joinedup.sources.derive import derived_text_sql
 from joinedup.sources.events import plan_linked_events
+from joinedup.sources.fieldquality import (
+    FORMULA_STARTS,
+    code_counts_sql,
+    field_quality_sql,
+    per_value_columns,
+    plain_column,
+    quality_bits,
+    unmapped_codes_sql,
+    valid_bits,
+)
 from joinedup.sources.indicators import exploitation_rows_sql, plan_indicators
 from joinedup.sources.parsers import (
     DEFAULT_TRUE_VALUES,
@@ -37,7 +54,7 @@ from joinedup.sources.parsers import (
     full_name_forename_sql,
     full_name_surname_sql,
 )
-from joinedup.sources.values import plan_values
+from joinedup.sources.values import plan_values, problem_bits
 
 __all__ = [
     "DATE_FIELDS",
@@ -45,6 +62,7 @@ __all__ = [
     "MAPPED_COLUMNS",
     "Crosswalks",
     "MappingPlan",
+    "code_counts_sql",
     "exploitation_rows_sql",
     "field_quality_sql",
     "filter_sql",
@@ -93,6 +111,10 @@ MAPPED_COLUMNS: tuple[str, ...] = (
     "note_date",
 )
 
+# Mapped columns of the person (each person's on many rows) that are worked out once per
+# distinct value of their column, when that is all they read (see plan_sql's lookups)
+PER_VALUE = ("forename", "surname", "preferred_name", "dob", "postcode")
+
 # Canonical date fields: a non-blank value that will not parse puts the row in quarantine.
 DATE_FIELDS: dict[str, str] = {
     "record.date": "record_date",
@@ -101,9 +123,6 @@ DATE_FIELDS: dict[str, str] = {
     "event.end_date": "end_date",
     "note.date": "note_date",
 }
-
-FORMULA_STARTS = ("=", "+", "-", "@")
-"""A text starting with one of these is read by a spreadsheet as a formula."""
 
 # field path -> the mapped column whose non-NULL value means "recognised"
 _PATH_TO_COLUMN: dict[str, str] = {
@@ -196,6 +215,8 @@ class MappingPlan:
     extra_paths: dict[str, str] = field(default_factory=dict)  # field path -> column
     extra_dates: set[str] = field(default_factory=set)
     cw: Crosswalks | None = None  # issue 13: derived values need the partnership's lookups
+    # mapped column -> text alias: worked out once per distinct value (PER_VALUE)
+    per_value: dict[str, str] = field(default_factory=dict)
 
     def text(self, path: str, spec: FieldSpec) -> str:
         raw = (derived_text_sql(spec, self.cw.values) if self.cw else None) or text_sql(spec)
@@ -317,6 +338,7 @@ def plan_mapping(
     plan_values(plan, source, cw, dates=DATE_FIELDS)  # issue 13: sources/values.py
     _valid_conditions(plan, as_of)
     plan_indicators(plan, cw)  # issue 13: after, as it owns its fields' validity
+    plan.per_value = per_value_columns(plan, PER_VALUE)
     return plan
 
 
@@ -401,145 +423,84 @@ def mapped_sql(source: SourceConfig, raw_table: str, cw: Crosswalks, **kw: objec
     return plan_sql(plan_mapping(source, cw, **kw), raw_table)  # type: ignore[arg-type]
 
 
-def plan_sql(plan: MappingPlan, raw_table: str) -> str:
+def plan_sql(
+    plan: MappingPlan, raw_table: str, lookups: dict[str, tuple[str, list[str]]] | None = None
+) -> str:
     """The SELECT for a compiled plan (see :func:`mapped_sql`), in layers: texts, then
-    crosswalk keys, then parsed columns, then what derives from parsed columns."""
+    crosswalk keys, then parsed columns, then what derives from parsed columns.
+
+    ``lookups`` (text alias -> (a table of
+    :func:`~joinedup.sources.fieldquality.lookup_sql`, the names it holds)) gives texts,
+    keys and columns worked out once per distinct value of a column, joined in by the
+    column's value instead of worked out on every row."""
     source = plan.source
-    texts = "".join(f", {raw} AS {alias}" for raw, alias in plan.texts.items())
-    layer_t = f"SELECT _row{texts} FROM {_ident(raw_table)} WHERE {filter_sql(source)}"
-    keys = "".join(f", {sql} AS {alias}" for alias, sql in plan.key_exprs.items())
+    lookups = lookups or {}
+    joined: dict[str, str] = {}  # name -> its joined column
+    joins = ""
+    for n, (alias, (table, held)) in enumerate(lookups.items()):
+        column = plain_column(plan, alias)
+        joins += f" LEFT JOIN {_ident(table)} _ju_l{n} ON _ju_l{n}._ju_v = {column}"
+        joined.update({name: f"_ju_l{n}.{name}" for name in held})
+    texts = "".join(f", {joined.get(a, raw)} AS {a}" for raw, a in plan.texts.items())
+    texts += "".join(f", {col} AS {name}" for name, col in joined.items() if name[:2] != "_t")
+    layer_t = f"SELECT _row{texts} FROM {_ident(raw_table)}{joins} WHERE {filter_sql(source)}"
+    keys = "".join(
+        f", {sql} AS {alias}" for alias, sql in plan.key_exprs.items() if alias not in joined
+    )
     layer_k = f"SELECT *{keys} FROM ({layer_t})"
-    exprs = plan.exprs
+    looked_up = [c for c in plan.per_value if f"_lk_{c}" in joined]
+    exprs = plan.exprs | {c: f"_lk_{c}" for c in looked_up}
+    carried = "".join(
+        f", {a}" for a in [*plan.texts.values(), *plan.key_exprs, *(exprs[c] for c in looked_up)]
+    )
+    # each distinct expression is computed once (an event date that is also the record
+    # date); the district from the text only where the postcode did not parse (lazily)
+    first: dict[str, str] = {}
+    same: dict[str, str] = {}  # column -> the column computing the same expression
+    inner, outer = [], []
+    for c in MAPPED_COLUMNS:
+        sql = exprs.get(c, "NULL")
+        if c == "postcode_district" and "postcode" in exprs:
+            outer.append(f"coalesce(split_part(postcode, ' ', 1), {sql}) AS {c}")
+        elif sql != "NULL" and sql in first:
+            same[c] = first[sql]
+            outer.append(f"{first[sql]} AS {c}")
+        else:
+            first.setdefault(sql, c)
+            inner.append(f"{sql} AS {c}")
+            outer.append(c)
     specs = source.field_specs()
-    checks = []
+    checks: list[tuple[str, str, str]] = []  # (text, date column, the columns it reads)
     for path, col in DATE_FIELDS.items():
         spec = specs.get(path)
         if spec is None or spec.value is not None or spec.crosswalk is not None:
             continue
         if col in exprs and path in plan.field_text:
             names = ", ".join(spec.source_columns())
-            checks.append(
-                f"CASE WHEN {plan.field_text[path]} IS NOT NULL AND {col} IS NULL "
-                f"THEN {_lit(names)} END"
-            )
-    for col, text, names in plan.bad_dates:  # issue 13: dates of linked events
-        checks.append(f"CASE WHEN {text} IS NOT NULL AND {col} IS NULL THEN {_lit(names)} END")
-    carried = "".join(f", {a}" for a in [*plan.texts.values(), *plan.key_exprs])
-    parsed = ", ".join(f"{exprs.get(c, 'NULL')} AS {c}" for c in MAPPED_COLUMNS)
+            checks.append((plan.field_text[path], col, names))
+    checks += [(t, c, n) for c, t, n in plan.bad_dates]  # issue 13: linked events' dates
+    parsed = ", ".join(inner)
     parsed += "".join(f", {sql} AS {col}" for col, sql in plan.extra.items())
+    bits = quality_bits(plan)  # which texts are given, which look like formulas
+    parsed += "".join(f", {sql} AS {col}" for col, sql in bits)
     layer_p = f"SELECT _row{carried}, {parsed} FROM ({layer_k})"
-    bad = (
-        f"list_filter([{', '.join(dict.fromkeys(checks))}], lambda x: x IS NOT NULL)"
-        if checks
-        else "CAST([] AS VARCHAR[])"
-    )
-    outer = []
-    for c in MAPPED_COLUMNS:
-        if c == "postcode_district" and "postcode" in exprs:
-            outer.append(
-                "coalesce(split_part(postcode, ' ', 1), postcode_district) AS postcode_district"
-            )
-        else:
-            outer.append(c)
-    keys = "".join(f", {a}" for a in [*plan.extra, *plan.key_exprs])
-    return f"SELECT _row, {', '.join(outer)}{keys}, {bad} AS _bad_dates FROM ({layer_p})"
-
-
-def field_quality_sql(plan: MappingPlan, raw_table: str, mapped_table: str, cw: Crosswalks) -> str:
-    """Per mapped field: rows, filled, valid and formula-like counts.
-
-    Filled and formula-like values are counted on the texts in one aggregate pass over the
-    raw rows the filters keep (nothing is parsed); valid values in one aggregate pass over
-    the mapped table (every value already parsed), so no value is parsed twice.
-    """
-    starts = ", ".join(_lit(c) for c in FORMULA_STARTS)
-    raw_of = {alias: raw for raw, alias in plan.texts.items()}
-    text_cells, valid_cells = [], []
-    for path, spec in sorted(plan.source.field_specs().items()):
-        alias = plan.field_text.get(path)
-        if spec.value is not None or alias is None:
-            continue
-        t = raw_of[alias]
-        cond = plan.valid.get(path, "true")
-        split_valid = "NULL::BIGINT"
-        if spec.crosswalk is not None and spec.split:  # valid if any item is recognised
-            case = cw.case_sql(spec.crosswalk, "trim(x)")
-            split_valid = (
-                f"count(CASE WHEN len(list_filter(string_split({t}, {_lit(spec.split)}), "
-                f"lambda x: ({case}) IS NOT NULL)) > 0 THEN 1 END)"
-            )
-            cond = "false"
-        text_cells.append(
-            f"{{'field': {_lit(path)}, 'column_name': {_lit(', '.join(spec.source_columns()))}, "
-            f"'filled': count({t}), "
-            f"'formula_like': count(CASE WHEN left({t}, 1) IN ({starts}) THEN 1 END), "
-            f"'split_valid': {split_valid}}}"
-        )
-        valid = "NULL::BIGINT" if cond == "true" else f"count(CASE WHEN {cond} THEN 1 END)"
-        valid_cells.append(f"{{'field': {_lit(path)}, 'valid': {valid}}}")
-    if not text_cells:
-        return (
-            "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS column_name, 0::BIGINT AS rows, "
-            "0::BIGINT AS filled, 0::BIGINT AS valid, 0::BIGINT AS formula_like LIMIT 0"
-        )
-    texts = (
-        "SELECT n, unnest(cells, recursive := true) FROM ("
-        f"SELECT count(*) AS n, [{', '.join(text_cells)}] AS cells "
-        f"FROM {_ident(raw_table)} WHERE {filter_sql(plan.source)})"
-    )
-    valids = (
-        "SELECT unnest(cells, recursive := true) FROM ("
-        f"SELECT [{', '.join(valid_cells)}] AS cells FROM {_ident(mapped_table)})"
-    )
-    return (
-        "SELECT t.field, t.column_name, t.n AS rows, t.filled, "
-        "coalesce(t.split_valid, v.valid, t.filled) AS valid, t.formula_like "
-        f"FROM ({texts}) t JOIN ({valids}) v USING (field)"
-    )
-
-
-def unmapped_codes_sql(plan: MappingPlan, raw_table: str, cw: Crosswalks) -> str:
-    """SELECT (field, column_name, local_code, rows): every value a crosswalk does not know.
-
-    Read from the raw rows the filters keep, in one scan: each crosswalked column's values
-    are counted together (grouping sets), and the crosswalks are applied to the distinct
-    values only, not to every row. Codes are cut to 60 characters; a crosswalked column
-    holds codes, not free text.
-    """
-    raw_of = {alias: raw for raw, alias in plan.texts.items()}
-    specs = [
-        (path, spec)
-        for path, spec in sorted(plan.source.field_specs().items())
-        if spec.crosswalk is not None and plan.field_text.get(path) is not None
+    cases = [  # one per (text, column), as a column's date is checked where it is given
+        f"CASE WHEN {text} IS NOT NULL AND {same.get(col, col)} IS NULL THEN {_lit(names)} END"
+        for text, col, names in dict.fromkeys(checks)
     ]
-    if not specs:
-        return (
-            "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS column_name, "
-            "NULL::VARCHAR AS local_code, 0::BIGINT AS rows LIMIT 0"
+    empty = "CAST([] AS VARCHAR[])"
+    bad = empty
+    if checks:  # the list is built only on a row with a date that could not be read
+        any_bad = " OR ".join(
+            f"({text} IS NOT NULL AND {same.get(col, col)} IS NULL)"
+            for text, col, _ in dict.fromkeys(checks)
         )
-    cols: dict[str, str] = {}
-    for path, _ in specs:
-        cols.setdefault(raw_of[plan.field_text[path]], f"_u{len(cols)}")
-    select = ", ".join(f"{t} AS {a}" for t, a in cols.items())
-    sets = ", ".join(f"({a})" for a in cols.values())
-    counts = (
-        f"SELECT {', '.join(cols.values())}, count(*) AS n FROM (SELECT {select} "
-        f"FROM {_ident(raw_table)} WHERE {filter_sql(plan.source)}) "
-        f"GROUP BY GROUPING SETS ({sets})"
-    )
-    parts = []
-    for path, spec in specs:
-        a = cols[raw_of[plan.field_text[path]]]
-        crosswalk = spec.crosswalk
-        assert crosswalk is not None
-        case = cw.case_sql(crosswalk, "code")
-        items = f"unnest(string_split({a}, {_lit(spec.split)}))" if spec.split else a
-        parts.append(
-            f"SELECT {_lit(path)} AS field, {_lit(', '.join(spec.source_columns()))} AS "
-            "column_name, left(code, 60) AS local_code, sum(n)::BIGINT AS rows FROM ("
-            f"SELECT trim({items}) AS code, n FROM _ju_codes WHERE {a} IS NOT NULL) "
-            f"WHERE code <> '' AND ({case}) IS NULL GROUP BY ALL"
-        )
-    return f"WITH _ju_codes AS MATERIALIZED ({counts}) " + " UNION ALL ".join(
-        f"({p})" for p in parts
-    )
+        found = f"list_filter([{', '.join(cases)}], lambda x: x IS NOT NULL)"
+        bad = f"CASE WHEN {any_bad} THEN {found} ELSE {empty} END"
+    keys = "".join(f", {a}" for a in [*plan.extra, *plan.key_exprs, *(c for c, _ in bits)])
+    layer_o = f"SELECT _row, {', '.join(outer)}{keys}, {bad} AS _bad_dates FROM ({layer_p})"
+    # last, over the parsed row: which fields are valid and which have a problem, so the
+    # crosswalk keys (read only by those) are not kept
+    late = valid_bits(plan) + problem_bits(plan, DATE_FIELDS)
+    drop = f" EXCLUDE ({', '.join(plan.key_exprs)})" if plan.key_exprs else ""
+    return f"SELECT *{drop}{''.join(f', {sql} AS {c}' for c, sql in late)} FROM ({layer_o})"

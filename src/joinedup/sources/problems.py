@@ -4,8 +4,8 @@ A value that fails validation (a date in no accepted format, an impossible date,
 number or UPN whose check fails, an identifier of a declared kind that fails its check)
 is left empty and the row is kept; each such value is recorded in ``field_problem`` with
 the file, row, column, field, kind of problem and what to do, never the value.
-:func:`joinedup.sources.values.register_checks` marks, in the mapping plan, which
-values were given; :func:`field_problems_sql` finds those given but not valid.
+:func:`joinedup.sources.values.problem_bits` marks, in each mapped row, the values
+given but not valid; :func:`field_problems_sql` lists them.
 
 Rows are quarantined only when they cannot be used at all. A row that repeats an earlier
 row exactly (every column) is loaded once: the repeat goes to quarantine as
@@ -17,7 +17,7 @@ Every function here returns SQL and runs nothing.
 from __future__ import annotations
 
 from joinedup.sources.mapping import DATE_FIELDS, MappingPlan
-from joinedup.sources.values import field_checks
+from joinedup.sources.values import PROBLEM_BITS, field_checks
 
 __all__ = ["duplicate_reason_sql", "duplicates_sql", "field_problems_sql"]
 
@@ -28,12 +28,15 @@ def _lit(s: str) -> str:
 
 def field_problems_sql(plan: MappingPlan, table: str) -> str:
     """SELECT (row_number, column_name, field, problem, reason) over ``table`` (rows of
-    the mapped table): every value given but not valid."""
-    cells = []
-    for c in field_checks(plan, DATE_FIELDS):
-        given = plan.keys[f"{c.path}#given"]
+    the mapped table): every value given but not valid, read from the row's problem
+    masks (:func:`joinedup.sources.values.problem_bits`); only rows with a problem build
+    the list of their problems."""
+    cells, masks = [], set()
+    for n, c in enumerate(field_checks(plan, DATE_FIELDS)):
+        col, bit = divmod(n, PROBLEM_BITS)
+        masks.add(f"_fp{col} <> 0")
         cells.append(
-            f"CASE WHEN {given} AND {c.valid} IS NULL THEN {{'column_name': {_lit(c.columns)}, "
+            f"CASE WHEN _fp{col} & {1 << bit} <> 0 THEN {{'column_name': {_lit(c.columns)}, "
             f"'field': {_lit(c.path)}, 'problem': {_lit(c.problem)}, "
             f"'reason': {_lit(c.reason)}}} END"
         )
@@ -45,7 +48,7 @@ def field_problems_sql(plan: MappingPlan, table: str) -> str:
     found = f"list_filter([{', '.join(cells)}], lambda p: p IS NOT NULL)"
     return (
         "SELECT _row AS row_number, p.column_name, p.field, p.problem, p.reason FROM ("
-        f"SELECT _row, unnest({found}) AS p FROM {table})"
+        f"SELECT _row, unnest({found}) AS p FROM {table} WHERE {' OR '.join(sorted(masks))})"
     )
 
 

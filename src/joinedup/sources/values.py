@@ -34,11 +34,13 @@ __all__ = [
     "ADDRESS_POSTCODE",
     "PLACE_ADDRESS",
     "REFINED",
+    "PROBLEM_BITS",
     "FieldCheck",
     "address_sql",
     "field_checks",
     "id_column",
     "plan_values",
+    "problem_bits",
     "register_checks",
 ]
 
@@ -195,6 +197,23 @@ def field_checks(plan: Any, dates: dict[str, str]) -> list[FieldCheck]:
     for col, text, names in plan.bad_dates:  # dates of linked events (sources/events.py)
         out.append(FieldCheck(paths.get(col, col), text, names, col, "bad_date", _DATE))
     return out
+
+
+PROBLEM_BITS = 62  # checked fields per problem mask column (``_fp<n>``, a BIGINT)
+
+
+def problem_bits(plan: Any, dates: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, SQL over the mapped row) of the masks of which checked fields were given
+    but are not valid (``_fp<n>``; bit ``i % PROBLEM_BITS`` of ``_fp<i // PROBLEM_BITS>``
+    for the ``i``-th of :func:`field_checks`): the row's field problems."""
+    parts: dict[int, list[str]] = {}
+    for n, check in enumerate(field_checks(plan, dates)):
+        col, bit = divmod(n, PROBLEM_BITS)
+        given = plan.keys[f"{check.path}#given"]
+        parts.setdefault(col, []).append(
+            f"CASE WHEN {given} AND {check.valid} IS NULL THEN {1 << bit} ELSE 0 END"
+        )
+    return [(f"_fp{c}", "(" + " + ".join(v) + ")::BIGINT") for c, v in sorted(parts.items())]
 
 
 def register_checks(plan: Any, dates: dict[str, str]) -> None:
