@@ -8,6 +8,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 MINI_YAML = """\
@@ -513,3 +514,36 @@ def insight_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synth_insight(synth_built: Path) -> Path:
     """The 400-person synthetic partnership built with every stage (insight included)."""
     return synth_built
+
+
+def map_partnership(
+    base: Path, *, as_of: dt.date = dt.date(2026, 10, 31), read_quarantine: bool = False
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, dict[str, int]]]:
+    """Every source of the partnership at ``base`` through the read and map stages, into
+    a fresh in-memory release schema: the connection and each source's counts.
+    ``read_quarantine`` also records the rows the reader set aside, as a build does."""
+    from joinedup.config import load_config
+    from joinedup.config.eventcheck import partnership_taxonomy
+    from joinedup.pipeline.context import add_mapping_lookups
+    from joinedup.pipeline.mapping import map_source
+    from joinedup.release.schema import create_schema_sql
+    from joinedup.sources import record_read_quarantine, resolve_crosswalks, stage
+    from joinedup.sources.parsers import install_macros
+
+    cfg = load_config(base)
+    cw = resolve_crosswalks(cfg, base)
+    con = duckdb.connect()
+    for sql in create_schema_sql():
+        con.execute(sql)
+    install_macros(con)
+    add_mapping_lookups(con, partnership_taxonomy(cfg))
+    counts = {}
+    for src in cfg.sources:
+        raw = f"_raw_{src.id}"
+        st = stage(con, base / src.file, src, raw)
+        if read_quarantine:
+            record_read_quarantine(con, st.report, src.id, src.file)
+        counts[src.id] = map_source(
+            con, src, cfg, raw, src.file, cw, as_of=as_of, native_dates=st.native_dates
+        )
+    return con, counts

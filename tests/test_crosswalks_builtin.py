@@ -4,7 +4,6 @@ offence classifications and DfE exclusion reasons, by code or label, in a mappin
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import textwrap
 from pathlib import Path
@@ -12,15 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import map_partnership
 from joinedup.config import load_config
-from joinedup.config.eventcheck import partnership_taxonomy
 from joinedup.pipeline.check import check_partnership
-from joinedup.pipeline.context import add_mapping_lookups
-from joinedup.pipeline.mapping import map_source
-from joinedup.release.schema import create_schema_sql
-from joinedup.sources import resolve_crosswalks, stage
+from joinedup.sources import resolve_crosswalks
 from joinedup.sources.crosswalks import builtin_table
-from joinedup.sources.parsers import install_macros
 from joinedup.taxonomy import load_taxonomy, normalise_local_code
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,27 +144,8 @@ E4,Di,Eve,30/02/2026,PP
 
 
 def _map(base: Path) -> duckdb.DuckDBPyConnection:
-    """The partnership's sources through the build's map stage, into a fresh schema."""
-    cfg = load_config(base)
-    cw = resolve_crosswalks(cfg, base)
-    con = duckdb.connect()
-    for sql in create_schema_sql():
-        con.execute(sql)
-    install_macros(con)
-    add_mapping_lookups(con, partnership_taxonomy(cfg))
-    for src in cfg.sources:
-        raw = f"_raw_{src.id}"
-        st = stage(con, base / src.file, src, raw)
-        map_source(
-            con,
-            src,
-            cfg,
-            raw,
-            src.file,
-            cw,
-            as_of=dt.date(2026, 10, 31),
-            native_dates=st.native_dates,
-        )
+    """Every source of the partnership through the map stage, into a fresh schema."""
+    con, _ = map_partnership(base)
     return con
 
 

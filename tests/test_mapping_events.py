@@ -14,13 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import map_partnership
 from joinedup.config import load_config
 from joinedup.errors import ConfigError
-from joinedup.pipeline.context import add_mapping_lookups
-from joinedup.pipeline.mapping import map_source
-from joinedup.release.schema import create_schema_sql
-from joinedup.sources import resolve_crosswalks, stage
-from joinedup.sources.parsers import install_macros
 from joinedup.taxonomy import load_taxonomy
 
 HEAD = """\
@@ -47,28 +43,7 @@ def _partnership(tmp_path: Path, body: str, files: dict[str, str]) -> Path:
 
 def _map(base: Path) -> duckdb.DuckDBPyConnection:
     """Every source of the partnership through the map stage, into a fresh schema."""
-    cfg = load_config(base)
-    cw = resolve_crosswalks(cfg, base)
-    con = duckdb.connect()
-    for sql in create_schema_sql():
-        con.execute(sql)
-    install_macros(con)
-    from joinedup.config.eventcheck import partnership_taxonomy
-
-    add_mapping_lookups(con, partnership_taxonomy(cfg))
-    for src in cfg.sources:
-        raw = f"_raw_{src.id}"
-        st = stage(con, base / src.file, src, raw)
-        map_source(
-            con,
-            src,
-            cfg,
-            raw,
-            src.file,
-            cw,
-            as_of=dt.date(2026, 10, 31),
-            native_dates=st.native_dates,
-        )
+    con, _ = map_partnership(base)
     return con
 
 

@@ -14,16 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import map_partnership
 from joinedup.config import load_config
 from joinedup.errors import ConfigError, SourceError
 from joinedup.pipeline.check import check_partnership
-from joinedup.pipeline.context import add_mapping_lookups
-from joinedup.pipeline.mapping import map_source
-from joinedup.release.schema import create_schema_sql
-from joinedup.sources import resolve_crosswalks, stage
 from joinedup.sources.derive import keyword_type
-from joinedup.sources.parsers import install_macros
-from joinedup.taxonomy import load_taxonomy
 
 HEAD = """\
 partnership: {name: Values Test, reference_date: 2026-10-31}
@@ -51,25 +46,8 @@ def _partnership(root: Path, source: str, csv: str, top: str = "") -> Path:
 
 def _map(root: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:
     """Map the source's every row into an in-memory release, as check does."""
-    cfg = load_config(root)
-    con = duckdb.connect()
-    for sql in create_schema_sql():
-        con.execute(sql)
-    install_macros(con)
-    add_mapping_lookups(con, load_taxonomy(cfg.taxonomy_version))
-    src = cfg.sources[0]
-    st = stage(con, root / "s.csv", src, "_ju_raw_s")
-    counts = map_source(
-        con,
-        src,
-        cfg,
-        "_ju_raw_s",
-        "s.csv",
-        resolve_crosswalks(cfg, root),
-        as_of=dt.date(2026, 10, 31),
-        native_dates=st.native_dates,
-    )
-    return con, counts
+    con, counts = map_partnership(root)
+    return con, counts["s"]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:

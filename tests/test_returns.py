@@ -22,18 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import joinedup.sources.returns as returns_pkg
+from conftest import map_partnership
 from joinedup.config import load_config
-from joinedup.config.eventcheck import partnership_taxonomy
 from joinedup.config.model import SourceConfig
 from joinedup.config.returns import RETURN_FORMATS, return_spec, table_from_file
 from joinedup.errors import ConfigError, JoinedupError, SourceError
 from joinedup.pipeline import build
 from joinedup.pipeline.check import check_partnership
-from joinedup.pipeline.context import add_mapping_lookups
-from joinedup.pipeline.mapping import map_source
-from joinedup.release.schema import create_schema_sql
-from joinedup.sources import record_read_quarantine, resolve_crosswalks, stage
-from joinedup.sources.parsers import install_macros
+from joinedup.sources import stage
 from joinedup.sources.returns import CIN_COLUMNS
 
 EXAMPLES = Path(returns_pkg.__file__).parent / "examples"
@@ -67,18 +63,7 @@ def _partnership(root: Path, sources: str, files: dict[str, str | bytes]) -> Pat
 
 def _map(base: Path) -> duckdb.DuckDBPyConnection:
     """Every source through the read and map stages, into a fresh release schema."""
-    cfg = load_config(base)
-    cw = resolve_crosswalks(cfg, base)
-    con = duckdb.connect()
-    for sql in create_schema_sql():
-        con.execute(sql)
-    install_macros(con)
-    add_mapping_lookups(con, partnership_taxonomy(cfg))
-    for src in cfg.sources:
-        raw = f"_raw_{src.id}"
-        st_ = stage(con, base / src.file, src, raw)
-        record_read_quarantine(con, st_.report, src.id, src.file)
-        map_source(con, src, cfg, raw, src.file, cw, as_of=dt.date(2026, 4, 1))
+    con, _ = map_partnership(base, as_of=dt.date(2026, 4, 1), read_quarantine=True)
     return con
 
 
