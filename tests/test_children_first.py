@@ -296,3 +296,58 @@ def test_the_operational_tier_reads_the_evidence_and_no_other_tier_does(partners
     assert person_evidence(partnership, pid["will"], tier=Tier.OPERATIONAL) == []
     with pytest.raises(JoinedupError, match="operational tier only"):
         person_evidence(partnership, pid["nina"], tier=Tier.STRATEGIC)
+
+
+def test_the_person_page_shows_why_a_child_recorded_as_a_suspect_is_counted(
+    partnership, pid
+) -> None:
+    """A panel member opening Kyle's timeline sees the county-lines codes behind his
+    concern, recorded as a suspect at 17, in words; the view is audited."""
+    from fastapi.testclient import TestClient
+
+    from conftest import sign_in
+    from joinedup.web import create_app
+
+    app = create_app(partnership)
+    try:
+        client = TestClient(app)
+        sign_in(client, "panel_member", agency="police", username="evidence-panel")
+        data = client.get(f"/people/{pid['kyle']}.json").json()
+        rows = {
+            (e["local_code"], e["type_label"], e["role"], e["age_at_event"])
+            for e in data["evidence"]
+        }
+        assert {code for code, *_ in rows} == {"CCE", "CL"}
+        assert all(role == "person_of_concern" and age == 17 for _, _, role, age in rows)
+        assert all(e["agency_name"] == "Test Police" for e in data["evidence"])
+        page = client.get(f"/people/{pid['kyle']}").text
+        assert "Why this person is counted" in page
+        assert page.count('data-counted="yes"') == 2
+        will = client.get(f"/people/{pid['will']}").text
+        assert 'id="no-evidence"' in will
+        views = app.state.governance.state.audit.entries(actions=["view_person"])
+        assert len(views) >= 3
+    finally:
+        app.state.governance.close()
+
+
+def test_the_overview_counts_children_in_its_period(partnership, release) -> None:
+    """Hand-worked: from May 2026 the events are O1 (Kyle), O5 (Nina), O6 and O7 (Bea)
+    and O9 (Adam, 18 by then and a suspect: not counted); over all time Vera, Sam and
+    Adam (at 17, on O8) are counted too."""
+    import datetime as dt
+
+    from joinedup.insight import overview_figures
+    from joinedup.views import current_overview
+
+    may = overview_figures(
+        release, children_first=True, window=(dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    )
+    assert may.concerns.total == 3
+    assert overview_figures(release, children_first=True).concerns.total == 6
+    page = current_overview(partnership, Tier.OPERATIONAL, period="all")
+    assert page["period"]["key"] == "all"
+    assert [p["key"] for p in page["periods"]] == ["default", "all"]
+    default = current_overview(partnership, Tier.OPERATIONAL)
+    assert default["period"]["key"] == "default"
+    assert default["period"]["from"] == "2025-11-01" and default["period"]["to"] == "2026-10-31"

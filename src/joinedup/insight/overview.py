@@ -16,6 +16,7 @@ The ``*_sql`` functions build SQL and never run it; :func:`overview_figures` run
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,7 +180,9 @@ FROM located
 GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
 
 
-def children_first_concerns_sql(groups: Mapping[str, str]) -> str:
+def children_first_concerns_sql(
+    groups: Mapping[str, str], *, start: dt.date | None = None, end: dt.date | None = None
+) -> str:
     """:func:`concerns_sql`'s rows, counting people the way the questions do.
 
     A person counts when recorded as the victim or subject of a concern event at any
@@ -187,9 +190,14 @@ def children_first_concerns_sql(groups: Mapping[str, str]) -> str:
     often recorded date of birth): a child recorded as a suspect or offender is a child
     with a concern (docs/questions.md). A "Type not stated" code counts only on an event
     that states no type. Read from the recorded tables, so that it sees only the sources
-    a tier may see.
+    a tier may see. ``start``/``end`` (either open) keep events dated in that window.
     """
     types = event_types_sql(groups)
+    window = "".join(
+        f" AND e.event_date {op} DATE '{day.isoformat()}'"
+        for op, day in ((">=", start), ("<=", end))
+        if day is not None
+    )
     age = age_sql("d.dob", "e.event_date")
     return f"""WITH located AS (
   SELECT DISTINCT rp.person_id, t.report_group,
@@ -202,7 +210,7 @@ def children_first_concerns_sql(groups: Mapping[str, str]) -> str:
   LEFT JOIN ({dob_sql()}) AS d ON d.person_id = rp.person_id
   LEFT JOIN person AS p ON p.person_id = rp.person_id
   WHERE t.counted AND (ep.role IN ('victim', 'subject')
-    OR (ep.role <> 'witness' AND {age} < 18))
+    OR (ep.role <> 'witness' AND {age} < 18)){window}
 )
 SELECT GROUPING(report_group) AS all_groups, GROUPING(authority) AS all_authorities,
   report_group, authority, count(DISTINCT person_id) AS persons
@@ -216,11 +224,17 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
 
 
 def _concern_table(
-    con: duckdb.DuckDBPyConnection, *, roles: Sequence[str] | None, children_first: bool = False
+    con: duckdb.DuckDBPyConnection,
+    *,
+    roles: Sequence[str] | None,
+    children_first: bool = False,
+    window: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> ConcernTable:
     codes = [str(row[0]) for row in _fetch(con, exploitation_codes_sql())]
     if children_first:
-        rows = _fetch(con, children_first_concerns_sql(report_groups_for(codes)))
+        start, end = window
+        sql = children_first_concerns_sql(report_groups_for(codes), start=start, end=end)
+        rows = _fetch(con, sql)
     else:
         rows = _fetch(con, concerns_sql(report_groups_for(codes), roles=roles))
     names = {str(code): str(name) for code, name in _fetch(con, authorities_sql())}
@@ -272,11 +286,13 @@ def overview_figures(
     *,
     roles: Sequence[str] | None = None,
     children_first: bool = False,
+    window: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> Overview:
     """Raw overview figures of the release open on ``con`` (not disclosure-controlled).
 
     With ``children_first`` the concern table counts as :func:`children_first_concerns_sql`
-    does (``roles`` is then ignored); otherwise people in ``roles`` (default: every role).
+    does (``roles`` is then ignored), in ``window`` (first and last day, either open:
+    all time); otherwise people in ``roles`` (default: every role), over all time.
     """
     info = {str(k): "" if v is None else str(v) for k, v in _fetch(con, release_info_sql())}
     sources = tuple(
@@ -303,5 +319,5 @@ def overview_figures(
         persons=int(persons),
         children=int(children),
         young_adults=int(young_adults),
-        concerns=_concern_table(con, roles=roles, children_first=children_first),
+        concerns=_concern_table(con, roles=roles, children_first=children_first, window=window),
     )

@@ -42,7 +42,8 @@ from joinedup.disclosure import (
     source_scope,
 )
 from joinedup.errors import ReleaseError
-from joinedup.insight import Overview, overview_figures
+from joinedup.insight import Overview, Period, overview_figures
+from joinedup.insight.answers import ALL, release_period
 from joinedup.views.records import RecordCells, protect_source_rows, record_cells
 from joinedup.views.release import (
     ReleaseLike,
@@ -204,8 +205,14 @@ def current_overview(
     *,
     open_release: Callable[[Path], ReleaseLike] | None = None,
     config: PartnershipConfig | None = None,
+    period: str | None = None,
 ) -> dict[str, Any]:
     """The overview of the partnership's current release, protected for ``tier``.
+
+    The concern table counts events in ``period``: "default" (the partnership's default
+    period, stored at build; also when None) or "all" (all time). Only standard periods
+    are offered here, so that two overviews never difference into a small count that a
+    question's own protection hides; other periods are a question's ``?from=&to=``.
 
     ``config`` (default: the partnership's own, when it has a partnership.yaml) gives the
     sharing agreements, which leave sources out at some tiers, and the disclosure policy.
@@ -221,7 +228,9 @@ def current_overview(
     con = connect_release(handle)
     try:
         scope_release(con, scope)
-        overview = overview_figures(con, children_first=True)
+        chosen, _key = release_period(con, ALL if period == "all" else None)
+        overview = overview_figures(con, children_first=True, window=(chosen.start, chosen.end))
+        stored = _periods(con)
         records = None
         if tier is not Tier.COMMUNITY:
             records = record_cells(con, policy, scope, handle=handle)
@@ -232,4 +241,13 @@ def current_overview(
         ) from exc
     finally:
         con.close()
-    return protect_overview(overview, tier, policy=policy, scope=scope, records=records)
+    out = protect_overview(overview, tier, policy=policy, scope=scope, records=records)
+    out["period"] = chosen.as_dict()
+    out["periods"] = [p.as_dict() for p in stored]
+    return out
+
+
+def _periods(con: duckdb.DuckDBPyConnection) -> list[Period]:
+    """The standard periods the release stores (default first, then all time)."""
+    default, _ = release_period(con, None)
+    return [default] if default.all_time else [default, ALL]

@@ -25,6 +25,7 @@ from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.sharing import source_scope
 from joinedup.disclosure.tiers import Tier, require_operational
 from joinedup.taxonomy import Taxonomy, load_taxonomy
+from joinedup.views.evidence import EVIDENCE_COLUMNS, evidence_sql
 from joinedup.views.release import ReleaseLike, operational_release, partnership_config
 
 __all__ = [
@@ -117,6 +118,39 @@ def _optional(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) 
         return []  # a table of a later version, not in this (older) release
 
 
+def _evidence_rows(
+    rows: Iterable[Any],
+    name: Callable[[object], str],
+    datasets: dict[str, str],
+    tax: Taxonomy,
+) -> list[dict[str, Any]]:
+    """Why the person counts (issue 14): each exploitation code behind their concern
+    events, with the agency, dataset, field and column it came from, in words. Event ids
+    stay out: they carry agencies' own record references."""
+    out = []
+    for row in rows:
+        r = dict(zip(EVIDENCE_COLUMNS, row, strict=True))
+        out.append(
+            {
+                "date": _text(r["event_date"]),
+                "age_at_event": r["age_at_event"],
+                "role": _text(r["role"]),
+                "role_label": _label("role", r["role"], tax) or _text(r["role"]),
+                "agency_name": name(r["agency"]),
+                "dataset": datasets.get(str(r["source"]), str(r["source"])),
+                "event_label": _label("event_type", r["event_type"], tax),
+                "field": _text(r["field"]),
+                "column_name": _text(r["column_name"]),
+                "local_code": _text(r["local_code"]),
+                "exploitation_type": _text(r["exploitation_type"]),
+                "type_label": _label("exploitation_type", r["exploitation_type"], tax),
+                "report_group": _text(r["report_group"]),
+                "counted": bool(r["counted"]),
+            }
+        )
+    return out
+
+
 def _names(con: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> dict[str, str]:
     rows = _optional(con, f"SELECT {key}, {value} FROM {table}", {})
     return {str(k): str(v) for k, v in rows if k is not None and v is not None}
@@ -165,6 +199,7 @@ def person_timeline(
             "AND change IN ('merged', 'split') ORDER BY 1",
             p,
         )
+        evidence = _optional(con, evidence_sql(), p)
         own = (
             con.execute(_OWN_SQL, {**p, "agency": viewer_agency}).fetchall()
             if viewer_agency
@@ -251,6 +286,7 @@ def person_timeline(
             for f, d in flags
         ],
         "hints": hints,
+        "evidence": _evidence_rows(evidence, name, datasets, tax),
         "own_agency": viewer_agency,
         "own_references": [
             {"dataset": datasets.get(str(s), str(s)), "record": str(r), "local_id": _text(lid)}

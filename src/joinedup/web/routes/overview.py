@@ -11,6 +11,7 @@ from joinedup.present.charts import bar_chart
 from joinedup.views import current_overview, partnership_config
 from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
+from joinedup.web.periods import PeriodQuery
 from joinedup.web.templating import templates
 
 router = APIRouter()
@@ -40,11 +41,18 @@ def page_context(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse, name="overview")
 @router.get("/overview.json", response_class=JSONResponse, name="overview_json")
-def overview(request: Request, settings: SettingsDep, tier: TierDep) -> Response:
-    """The current release at a glance, protected for the visitor's tier."""
+def overview(
+    request: Request, settings: SettingsDep, tier: TierDep, period: PeriodQuery = None
+) -> Response:
+    """The current release at a glance, protected for the visitor's tier; the concern
+    table for ``?period=default`` (the partnership's default period) or ``all``."""
     config = partnership_config(settings.partnership_dir)  # read once for both
     data = current_overview(
-        settings.partnership_dir, tier, open_release=settings.open_release, config=config
+        settings.partnership_dir,
+        tier,
+        open_release=settings.open_release,
+        config=config,
+        period=period or None,
     )
     # What changed since the last release: the questions whose protected headline moved most.
     data["changes"] = current_changes(
