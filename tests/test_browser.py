@@ -56,11 +56,64 @@ PATH_EXAMPLES: dict[str, str | Callable[..., str]] = {
     "/linkage/review/{pair_key}": _a_linkage_pair,
     "/networks/{network_id}": "/networks/N001",
     "/questions/{question_id}": "/questions/children_with_concern",
+    "/indicators/{question_id}": "/indicators/children_with_concern?type=CCE+and+county+lines",
     "/cohorts/{cohort_id}": "/cohorts/multi-agency-concern",
     "/people/{person_id}": _a_person,
     "/releases/sources/{source_id}/upload": "/releases/sources/police_missing/upload",
     "/releases/builds/{build_id}": "/releases/builds/latest",
+    "/what-to-look-for/{section_id}": "/what-to-look-for/cce",  # issue 20
+    # issue 18: panels (a panel chaired by the panel member; other roles see the 403 page)
+    "/panels/{panel_id}": lambda app: _a_panel(app)["panel"],
+    "/meetings/{meeting_id}": lambda app: _a_panel(app)["meeting"],
+    "/meetings/{meeting_id}/pack": lambda app: _a_panel(app)["pack"],
+    "/actions/{action_id}": lambda app: _a_panel(app)["action"],
 }
+
+
+def _a_panel(app) -> dict[str, str]:
+    """A panel with a meeting, an item and an action, made once in the app's state."""
+    from joinedup.access.panel_access import panel_store
+
+    store = panel_store(app.state.governance.state)
+    found = store.all_panels()
+    if not found:
+        panel = store.create_panel(
+            name="Browser MACE",
+            agencies=["police"],
+            cadence_days=28,
+            agreement="isa",
+            retention_days=365,
+            created_by="test",
+            chair=("panel_member-user", "police"),
+        )
+        meeting = store.create_meeting(panel_id=panel.id, held_on="2026-12-10", created_by="t")
+        item = store.add_item(
+            meeting_id=meeting.id,
+            kind="child",
+            subject="P0",
+            label="P0",
+            reason="browser test",
+            added_by="test",
+        )
+        store.add_action(
+            item_id=item.id,
+            description="Check",
+            owner_agency="police",
+            due_on="2026-12-01",
+            created_by="test",
+        )
+        found = store.all_panels()
+    meeting = store.meetings(found[0].id)[0]
+    item = store.items(meeting.id)[0]
+    action = store.actions([item.id])[item.id][0]
+    return {
+        "panel": f"/panels/{found[0].id}",
+        "meeting": f"/meetings/{meeting.id}",
+        "pack": f"/meetings/{meeting.id}/pack",
+        "action": f"/actions/{action.id}",
+    }
+
+
 CHECKED: set[str] = set()  # pages already checked by axe, by a hash of their <main>
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 

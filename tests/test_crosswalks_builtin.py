@@ -24,6 +24,7 @@ BUILTIN = (
     "cin_referral_source",
     "dfe_exclusion_reason",
     "home_office_offence",
+    "home_office_violence",  # issue 21: offence codes to the violence list
     "nrm_type",
 )
 
@@ -37,10 +38,11 @@ def _lookup(tax, name: str, value: str) -> str | None:
     return builtin_table(tax, name).get(normalise_local_code(value))
 
 
-def test_the_builtin_crosswalks_are_the_five_named(tax) -> None:
+def test_the_builtin_crosswalks_are_the_six_named(tax) -> None:
     assert tax.builtin_crosswalks() == BUILTIN
     assert tax.info["cin_referral_source"].maps_to_list == "cin_referral_source"
     assert tax.info["home_office_offence"].maps_to_list == "exploitation_type"
+    assert tax.info["home_office_violence"].maps_to_list == "violence_type"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from joinedup.cli import cli
+from joinedup.config import load_config
 from joinedup.release import list_releases, open_current
 from joinedup.web import create_app
 
@@ -32,9 +33,20 @@ def test_synthetic_release_matches_truth(synth_built: Path) -> None:
         unknown_sources = con.execute(
             "SELECT count(*) FROM record_person WHERE person_id IS NULL"
         ).fetchone()
-    # every loaded record is in the truth; the only ones missing are those set aside
+        # issue 19: records past their agreement's retention on the build day, counted
+        retained = dict(
+            con.execute("SELECT name, rows FROM lineage WHERE kind = 'retention'").fetchall()
+        )
+    # every loaded record is in the truth; the only ones missing are those set aside and
+    # those left out past retention, exactly as many per source as lineage says
     assert loaded <= truth
-    assert truth - loaded == set_aside
+    missing = truth - loaded
+    assert set_aside <= missing
+    past = missing - set_aside
+    per_source: dict[str, int] = {}
+    for source, _ in past:
+        per_source[source] = per_source.get(source, 0) + 1
+    assert per_source == {k: v for k, v in retained.items() if v}
     assert quarantined == (len(set_aside),)
     assert unknown_sources == (0,)
 
@@ -77,6 +89,9 @@ def test_demo_no_serve(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "Built release" in result.stdout
+    # the demo's agreements let data leads and panel members review links (issue 16)
+    cfg = load_config(target, check_files=False)
+    assert all(a.reviewers == ["data_lead", "panel_member"] for a in cfg.sharing_agreements)
     # a second run reuses the folder and builds again
     again = CliRunner().invoke(cli, ["demo", "--dir", str(target), "--no-serve"])
     assert again.exit_code == 0

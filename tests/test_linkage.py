@@ -278,7 +278,11 @@ def test_release_holds_model_chart_and_report(synth_built: Path) -> None:
         ).fetchall()
     settings = json.loads(model["model"])
     names = {cmp["output_column_name"] for cmp in settings["comparisons"]}
-    assert names == {"forename", "surname", "dob", "sex", "postcode", "identifiers"}
+    assert names == {"forename", "surname", "dob", "sex", "postcode", "identifiers"} | {
+        "declared_ids",  # issue 15: identifiers of declared kinds, addresses, twins
+        "address",
+        "twins",
+    }
     chart = json.loads(model["match_weights_chart"])
     assert "vega-lite" in chart["$schema"] and chart["data"]["values"]
     assert {

@@ -423,7 +423,8 @@ def test_check_names_an_unknown_crosswalk_and_one_onto_the_wrong_list(tmp_path: 
     assert _problems(tmp_path, body) == [
         "sources[0] (crimes).event.indicators.fields[1].crosswalk: no crosswalk named "
         "'ho_offences'; declare it under 'crosswalks' or use a built-in one (cin_factor, "
-        "cin_referral_source, dfe_exclusion_reason, home_office_offence, nrm_type)",
+        "cin_referral_source, dfe_exclusion_reason, home_office_offence, home_office_violence, "
+        "nrm_type)",
         "sources[0] (crimes).event.indicators.fields[3].crosswalk: crosswalk "
         "'cin_referral_source' maps onto cin_referral_source, but this field needs one onto "
         "exploitation_type",
@@ -461,7 +462,7 @@ def test_check_names_bad_extension_lists_codes_and_links(tmp_path: Path) -> None
     )
     assert _problems(tmp_path, body) == [
         "taxonomy_extensions.sex: 'sex' is not a list that takes local codes; use one of: "
-        "context, event_type, exploitation_type, group_type, place_type",
+        "context, event_type, exploitation_type, group_type, place_type, violence_type",
         "taxonomy_extensions.context.hangout: a local code starts with 'local_' and uses only "
         "lower case letters, digits and '_' (e.g. local_hate_crime), so it never clashes with "
         "a shared code",

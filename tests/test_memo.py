@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from joinedup.disclosure import Tier
-from joinedup.disclosure.memo import clear_memo, per_release
 from joinedup.release import open_current
 from joinedup.views import current_overview
+from joinedup.views.memo import clear_memo, per_release
 
 CALLS: list[str] = []
 

@@ -43,6 +43,13 @@ NOT_PEOPLE = {
     "next_offset",
     "verify",
     "detail",
+    "uses",  # issue 19, /usage.json: counts of audit entries (uses of data), not of people
+    "maturity",  # issue 21, /maturity.json: self-assessed levels 1-5 and counts of agencies
+    # issue 16, /quality.json's summary per agency: counts of hidden cells, thin months and
+    # measures that dropped, none of them a count of people or of records
+    "hidden_shares",
+    "thin_months",
+    "measures_dropped",
 }
 
 

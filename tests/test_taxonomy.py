@@ -67,6 +67,14 @@ CONVENTIONS = {
         "support_episode",
         "safeguarding_concern",
         "screening",
+        # issue 21: interventions
+        "support_programme",
+        "disruption",
+        "safety_planning",
+        "step_down",
+        # issue 18: what a multi-agency panel decided and did
+        "panel_discussion",
+        "panel_action",
     },
     "role": {"subject", "victim", "person_of_concern", "associate", "witness"},
     "place_type": {
@@ -140,6 +148,8 @@ def test_every_list_loads_with_labelled_entries(tax):
         "cin_referral_source",
         "home_office_offence",
         "dfe_exclusion_reason",
+        "violence_type",  # issue 21: youth violence, and the offence crosswalk onto it
+        "home_office_violence",
     }
     for name in tax.list_names():
         assert tax.codes(name), name

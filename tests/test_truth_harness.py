@@ -86,13 +86,45 @@ def test_truth_is_the_generators(truth: SynthTruth, synth_built: Path) -> None:
     assert both and both <= online
 
 
-def test_children_with_a_concern(con, all_time: Expected, default: Expected) -> None:
+def _recorded_home(con, synth_built: Path) -> dict[str, str]:
+    """Each true person's authority as their agencies last RECORDED it: the postcode on
+    their latest-dated record in the release (through the truth's record -> person map).
+    The synthetic extracts record an old address for 30% of records of people who moved
+    in the last year, as real agencies do; where every record is stale, no product can
+    know the move."""
+    with open(synth_built / "truth" / "record_person.csv", encoding="utf-8") as fh:
+        true_of = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(fh)}
+    rows = con.execute(
+        "SELECT r.source, r.source_record_id, r.record_date, a.area_name FROM record r "
+        "JOIN identity i USING (source, source_record_id) "
+        "JOIN postcode_lookup l ON l.postcode = i.postcode "
+        "JOIN area a ON a.area_code = l.authority WHERE r.record_date IS NOT NULL"
+    ).fetchall()
+    latest: dict[str, tuple] = {}
+    for source, rid, day, name in rows:
+        pid = true_of.get((source, rid))
+        if pid is not None and (pid not in latest or day > latest[pid][0]):
+            latest[pid] = (day, str(name))
+    return {pid: name for pid, (_, name) in latest.items()}
+
+
+def test_children_with_a_concern(con, all_time: Expected, default: Expected, synth_built) -> None:
+    recorded = _recorded_home(con, synth_built)
     for label, exp, period in (("all time", all_time, ALL), ("default period", default, None)):
         got = _got(con, "children_with_concern", None, None, period)
         _within(f"children with a concern, {label}", len(exp.children), got)
         for authority, ids in exp.by_authority.items():
             got = _got(con, "children_with_concern", "authority", authority, period)
-            _within(f"children living in {authority}, {label}", len(ids), got)
+            # a gap above 5% must be exactly children whose every recent record gives an
+            # old address (moved, not yet recorded): measured, never assumed
+            moved_in = {p for p in exp.children - ids if recorded.get(p) == authority}
+            moved_out = {p for p in ids if p in recorded and recorded[p] != authority}
+            assert len(moved_in) + len(moved_out) <= max(1, len(ids) // 10)
+            _within(
+                f"children living in {authority}, {label}",
+                len(ids) + len(moved_in) - len(moved_out),
+                got,
+            )
         for role, ids in exp.by_role.items():
             got = _got(con, "children_with_concern", "recorded_role", role, period)
             _within(f"children {role.lower()}, {label}", len(ids), got)
@@ -152,9 +184,10 @@ def test_known_to_one_agency_and_non_residents(
         }
         assert len(units) == got
         split = _split_by_linkage(con, synth_built, units, exp.known_to_one_agency)
-        _within(
-            f"children known to one agency, {label}", len(exp.known_to_one_agency), got - len(split)
-        )
+        # issue 15's linkage leaves no such split on this partnership: the product's own
+        # figure is within 5% of the truth, and any split is still measured and named
+        assert not split, f"{len(split)} children split by linkage"
+        _within(f"children known to one agency, {label}", len(exp.known_to_one_agency), got)
         got = _got(con, "children_with_concern", "authority", LIVES_OUTSIDE, period)
         _within(f"children living outside the partnership, {label}", len(exp.non_resident), got)
 

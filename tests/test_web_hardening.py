@@ -440,6 +440,7 @@ def test_server_errors_and_hsts(tmp_path: Path, proxied) -> None:
 
 
 def test_templates_hold_no_inline_script_or_style() -> None:
+    # served pages only: templates/print/ is printed to PDF, never served (its README)
     folder = Path(__file__).parent.parent / "src" / "joinedup" / "web" / "templates"
     for page in folder.glob("*.html"):
         text = page.read_text(encoding="utf-8")

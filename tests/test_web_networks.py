@@ -198,9 +198,16 @@ def test_operational_group_page_is_audited(app, clients, release, groups) -> Non
     page = client.get(f"/networks/{nid}").text
     assert state.audit.count() - before == len(members)
     svg = re.search(r'<svg [^>]*id="network-picture"[^>]*>', page)
-    assert svg and 'role="img"' in svg.group(0)
+    # Members are links inside the picture (keyboard-reachable), so it is a labelled group.
+    assert svg and 'role="group"' in svg.group(0)
     assert '<title id="network-picture-title">' in page
-    drawn = set(re.findall(r'<g data-person="([^"]+)" data-role="([^"]+)">', page))
+    drawn = set(
+        re.findall(
+            r'<a class="app-network__node" href="#member-[CPO]\d+" aria-label="[^"]+" '
+            r'data-person="([^"]+)" data-role="([^"]+)"',
+            page,
+        )
+    )
     assert drawn == {(m[0], m[1]) for m in members}
     for pid, *_ in members:
         assert f'<a class="govuk-link" href="/people/{pid}">{pid}</a>' in page
@@ -231,3 +238,139 @@ def test_picture_layout_is_deterministic_and_capped() -> None:
     assert "best-connected of 200" in big.description
     layout = force_layout(("a", "b", "c"), (("a", "b", 1.0),))
     assert all(0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 for x, y in layout.values())
+
+
+# --- issue 16: names, search, short labels, plain words, no needless suppression ----------
+
+
+def test_list_names_and_sizes(clients, groups) -> None:
+    data = clients["board_member"].get("/networks.json").json()
+    page = clients["board_member"].get("/networks").text
+    for g in data["groups"]:
+        # a name in words from what the row publishes, shown under the group's link
+        assert g["name"] and g["network_id"] not in g["name"]
+        first = [t for t in g["exploitation_types"] if t != "Type not stated"][:1]
+        assert all(t in g["name"] for t in first)
+        row = re.search(
+            rf'<tr class="govuk-table__row" data-network="{g["network_id"]}">.*?</tr>', page, re.S
+        )
+        assert (
+            row
+            and f'<span class="app-network__name govuk-body-s" data-name>{g["name"]}</span>'
+            in row.group(0).replace("&#39;", "'")
+        )
+        assert f">{format_count(g['members'])}</td>" in row.group(0)
+    # recorded groups' names are not given at the strategic tier
+    assert all("recorded_groups" not in g for g in data["groups"])
+    assert "Recorded as:" not in page
+    # agencies by name, not id
+    assert ">police<" not in page and ">police;" not in page
+
+
+def test_search_by_name_words(clients) -> None:
+    client = clients["board_member"]
+    data = client.get("/networks.json").json()
+    target = data["groups"][1]
+    word = target["name"].split(",")[0].split(" and ")[0]
+    found = client.get("/networks.json", params={"q": word.lower()}).json()["search"]
+    assert found["kind"] == "name"
+    expected = [
+        g["network_id"]
+        for g in data["groups"]
+        if word.lower() in g["name"].lower()
+        or any(word.lower() in t.lower() for t in g["exploitation_types"])
+    ]
+    assert [g["network_id"] for g in found["groups"]] == expected and target[
+        "network_id"
+    ] in expected
+    page = client.get("/networks", params={"q": target["network_id"]}).text
+    assert re.findall(r'data-network="(N\d+)"', page) == [target["network_id"]]
+    assert 'id="search-result"' in page and "Show every group" in page
+    none = client.get("/networks", params={"q": "zzzz nothing"}).text
+    assert "No network group" in none and 'id="groups"' not in none
+
+
+def test_search_by_person_id_is_operational_only_and_audited(app, clients, release) -> None:
+    pid, nid = release.execute(
+        "SELECT person_id, network_id FROM network_member "
+        "ORDER BY network_id DESC, person_id LIMIT 1"
+    ).fetchone()
+    # strategic: refused in words, nothing found, nothing audited
+    strategic = clients["board_member"].get("/networks.json", params={"q": pid}).json()["search"]
+    assert strategic["groups"] == [] and "operational tier" in strategic["note"]
+    state = app.state.governance.state
+    before = state.audit.count()
+    panel = clients["panel_member"]
+    found = panel.get("/networks.json", params={"q": pid}).json()
+    assert [g["network_id"] for g in found["search"]["groups"]] == [nid]
+    # at the operational tier the list names the recorded groups too
+    assert all("recorded_groups" in g for g in found["groups"])
+    entries = state.audit.entries(newest_first=False, offset=before)
+    views = [e for e in entries if e.action == "view_person"]
+    assert [e.target for e in views] == [pid] and views[0].detail["page"] == "/networks"
+    # an id that is in no group: said plainly, nothing audited
+    before = state.audit.count()
+    missing = panel.get("/networks", params={"q": "P" + "0" * 16}).text
+    assert "not a member of any network group" in missing
+    assert state.audit.count() == before
+
+
+def test_operational_summary_is_exact_and_labels_are_short(clients, groups) -> None:
+    client = clients["panel_member"]
+    nid = next(
+        n for n, g in groups.items() if 1 <= g["others"] <= 5 or 1 <= g["persons_of_concern"] <= 5
+    )
+    data = client.get(f"/networks/{nid}.json").json()
+    g = groups[nid]
+    summary = data["summary"]
+    # the page lists every member, so its summary hides nothing ("c" would hide nothing)
+    assert summary["exact"] is True
+    assert (
+        summary["members"],
+        summary["children"],
+        summary["persons_of_concern"],
+        summary["others"],
+    ) == (g["members"], g["children"], g["persons_of_concern"], g["others"])
+    assert summary["places"] == sum(p["places"] for p in data["place_types"])
+    page = client.get(f"/networks/{nid}").text
+    assert 'id="summary-exact"' in page and 'id="suppression-note"' not in page
+    dd = re.search(r'id="summary-children">([^<]+)<', page)
+    assert dd and dd.group(1) == str(g["children"])
+    # short labels: C1.. for children, P1.. persons of concern, O1.. others, best-connected
+    # first within a role; each is a link in the picture to its row in the table
+    members = data["members"]
+    for role, letter in (("child", "C"), ("person_of_concern", "P"), ("other", "O")):
+        mine = [m for m in members if m["role"] == role]
+        assert sorted(m["label"] for m in mine) == sorted(
+            f"{letter}{i}" for i in range(1, len(mine) + 1)
+        )
+        by_label = sorted(mine, key=lambda m: int(m["label"][1:]))
+        assert [m["degree"] for m in by_label] == sorted((m["degree"] for m in mine), reverse=True)
+    for m in members:
+        assert f'href="#member-{m["label"]}"' in page and f'id="member-{m["label"]}"' in page
+        # the full id is in the picture, shown on focus, never as the drawn label
+        assert f'data-label="{m["label"]}"' in page
+    svg = re.search(r'<svg [^>]*id="network-picture".*?</svg>', page, re.S).group(0)
+    # the labels drawn are the short ones only; each full id is in a text shown on focus
+    drawn_labels = re.findall(r'font-weight="bold"[^>]*aria-hidden="true">([^<]+)</text>', svg)
+    assert sorted(drawn_labels) == sorted(m["label"] for m in members)
+    full = re.findall(r'<text class="app-network__full"[^>]*>([^<]+)</text>', svg)
+    assert len(full) == len(members)
+    assert all(
+        any(m["person_id"] in f and f.startswith(m["label"] + ":") for f in full) for m in members
+    )
+    assert 'class="app-network__full"' in svg
+    # plain words for the measures
+    assert "Betweenness" not in page and "Density" not in page
+    assert (
+        "Lies between others" in page and "of pairs of members have a recorded connection" in page
+    )
+
+
+def test_strategic_group_page_still_protects_its_summary(clients, groups) -> None:
+    nid = next(
+        n for n, g in groups.items() if 1 <= g["persons_of_concern"] <= 5 or 1 <= g["others"] <= 5
+    )
+    data = clients["board_member"].get(f"/networks/{nid}.json").json()
+    assert "exact" not in data["summary"] and data["members"] is None
+    assert SUPPRESSED in (data["summary"]["persons_of_concern"], data["summary"]["others"])

@@ -9,6 +9,7 @@ rankings against ``place_hotspot``.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 from collections import defaultdict
@@ -323,3 +324,118 @@ def test_map_classes_and_hatching() -> None:
     assert shaded is not None and shaded.drawn == 2
     assert 'fill="url(#m-hatch)"' in shaded.svg_text and 'fill="#ffffff"' in shaded.svg_text
     assert choropleth("T", [MapArea("x", "X", 9)], {}, map_id="m") is None
+
+
+# --- issue 16: boundaries and names on the map, tables by count, the rest behind "show all"
+
+
+def _rows_of(page: str, table_id: str) -> list[str]:
+    table = re.search(rf'<table [^>]*id="{table_id}".*?</table>', page, re.S)
+    assert table is not None, table_id
+    return re.findall(r'<tr class="govuk-table__row" data-(?:area|rank)="([^"]+)"', table.group(0))
+
+
+def test_map_draws_ward_and_authority_boundaries_with_names(clients, release) -> None:
+    page = clients["board_member"].get("/places", params={"period": "all"}).text
+    svg = re.search(r'<svg [^>]*id="places-map".*?</svg>', page, re.S)
+    assert svg is not None
+    drawn = svg.group(0)
+    areas = {
+        kind: dict(
+            release.execute(
+                "SELECT area_code, area_name FROM area WHERE area_type = ? "
+                "AND geometry IS NOT NULL",
+                [kind],
+            ).fetchall()
+        )
+        for kind in ("ward", "authority")
+    }
+    # Every ward and authority is outlined over the small areas, an authority heavier.
+    for kind, names in areas.items():
+        outlined = set(re.findall(rf'data-outline="{kind}" data-area="([^"]+)"', drawn))
+        assert outlined == set(names), kind
+    assert 'stroke-width="3.0" stroke-linejoin="round" data-outline="authority"' in drawn
+    # Names: every authority's, and the wards whose names fit (most of them here).
+    named = [
+        (k, html.unescape(n)) for k, n in re.findall(r'data-label="(\w+)">([^<]+)</text>', drawn)
+    ]
+    assert {n for k, n in named if k == "authority"} == set(areas["authority"].values())
+    wards = {n for k, n in named if k == "ward"}
+    assert wards <= set(areas["ward"].values()) and len(wards) >= len(areas["ward"]) // 2
+    # Labels never overlap: each label's box is placed once (no two at one point).
+    spots = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" font-size="1[15]"', drawn)
+    assert len(spots) == len(set(spots))
+
+
+def test_community_map_names_its_wards(clients, release) -> None:
+    page = clients["community_viewer"].get("/places").text
+    svg = re.search(r'<svg [^>]*id="places-map".*?</svg>', page, re.S)
+    assert svg is not None
+    outlined = set(re.findall(r'data-outline="(\w+)"', svg.group(0)))
+    assert outlined == {"authority"}  # wards are the shaded areas themselves
+    wards = dict(
+        release.execute("SELECT area_code, area_name FROM area WHERE area_type = 'ward'").fetchall()
+    )
+    named = {
+        html.unescape(n) for n in re.findall(r'data-label="base">([^<]+)</text>', svg.group(0))
+    }
+    assert named and named <= set(wards.values())
+
+
+def test_area_table_by_count_top_20_then_show_all(clients) -> None:
+    from joinedup.web.routes.places import TOP_ROWS, by_count
+
+    client = clients["board_member"]
+    data = client.get("/places.json", params={"period": "all"}).json()
+    page = client.get("/places", params={"period": "all"}).text
+    listed = [r for r in data["areas"]["rows"] if r["children"] != 0]
+    assert len(listed) > TOP_ROWS  # so that "show all" is exercised
+    ordered = by_count(listed)
+    shown = [r["code"] for r in ordered]
+    top = [c for c in _rows_of(page, "areas") if c not in ("unknown", "all")]
+    rest = _rows_of(page, "areas-rest")
+    assert top == shown[:TOP_ROWS] and rest == shown[TOP_ROWS:]
+    # most first: the numbers shown descend, then the hidden ones
+    values = [r["children"] for r in ordered]
+    numbers = [v for v in values if isinstance(v, int)]
+    assert numbers == sorted(numbers, reverse=True)
+    assert values[: len(numbers)] == numbers
+    # the rest is behind a <details> (no script), the total stays in the first table
+    details = re.search(r'<details class="govuk-details" id="areas-more">.*?</details>', page, re.S)
+    assert details and f"the other {len(shown) - TOP_ROWS}" in details.group(0)
+    assert 'data-area="all"' in page.split('id="areas-more"')[0]
+
+
+def test_rankings_show_20_then_the_rest(clients) -> None:
+    from joinedup.web.routes.places import TOP_ROWS
+
+    client = clients["panel_member"]
+    data = client.get("/places.json", params={"period": "all"}).json()
+    page = client.get("/places", params={"period": "all"}).text
+    for key, table in (("hotspots", "hotspots"), ("found", "found")):
+        ranks = [h["rank"] for h in data[key]]
+        assert _rows_of(page, table) == ranks[:TOP_ROWS]
+        if len(ranks) > TOP_ROWS:
+            assert _rows_of(page, f"{table}-rest") == ranks[TOP_ROWS:]
+            assert f'<details class="govuk-details" id="{table}-more">' in page
+        else:
+            assert f'id="{table}-rest"' not in page
+
+
+def test_by_count_orders_numbers_then_hidden_then_names() -> None:
+    from joinedup.web.routes.places import by_count
+
+    rows = [
+        {"name": "b", "children": SUPPRESSED},
+        {"name": "a", "children": 3},
+        {"name": "c", "children": 12},
+        {"name": "a", "children": SUPPRESSED},
+        {"name": "d", "children": 12},
+    ]
+    assert [(r["name"], r["children"]) for r in by_count(rows)] == [
+        ("c", 12),
+        ("d", 12),
+        ("a", 3),
+        ("a", SUPPRESSED),
+        ("b", SUPPRESSED),
+    ]

@@ -220,3 +220,112 @@ def test_signed_out_and_older_release(app, tmp_path: Path) -> None:
     assert r.status_code == 503
     assert "joinedup build DIR" in r.text and r.text.count("<h1") == 1
     assert "older joinedup" in client.get("/quality.json").json()["error"]["detail"]
+
+
+# --- issue 16: a one-screen summary per agency first, details behind <details>, names --
+
+
+def test_summary_per_agency_first(lead) -> None:
+    from joinedup.views.quality import GOOD_SHARE
+
+    data = lead.get("/quality.json").json()
+    page = lead.get("/quality").text
+    summaries = {a["agency"]: a for a in data["agency_summaries"]}
+    assert set(summaries) == {s["agency"] for s in data["sources"]}
+    first_advice = {a["agency"]: a["ranked"][0]["advice"] for a in data["advice"] if a["ranked"]}
+    for agency, a in summaries.items():
+        mine = [s for s in data["sources"] if s["agency"] == agency]
+        for dim in DIMS:
+            shares = [s["dimensions"][dim]["share"] for s in mine]
+            shown = [x for x in shares if isinstance(x, float)]
+            good = bool(shown) and min(shown) >= GOOD_SHARE
+            assert (dim in {g["dimension"] for g in a["good"]}) == good, (agency, dim)
+        assert a["fix_first"] == first_advice.get(agency)
+        if a["weakest"] is not None:
+            assert a["weakest"]["share"] < GOOD_SHARE
+            assert a["weakest"]["source_name"] in {s["dataset"] for s in mine}
+        row = re.search(
+            rf'<tr class="govuk-table__row" data-agency="{agency}">.*?</tr>', page, re.S
+        )
+        assert row is not None and a["agency_name"].replace("'", "&#39;") in row.group(0)
+        if a["fix_first"]:
+            assert a["fix_first"].replace("'", "&#39;") in row.group(0)
+    # the summary comes before every detail, and every detail is a closed <details>
+    assert page.index('id="agency-summary"') < page.index("<details")
+    for section in ("details-dimensions", "details-drops", "details-advice", "details-coverage"):
+        assert re.search(rf'<details class="govuk-details[^"]*" id="{section}">', page), section
+    assert "<details open" not in page
+    for s in data["sources"]:
+        assert (
+            f'<details class="govuk-details app-quality-details" id="source-{s["source"]}">' in page
+        )
+
+
+def test_names_not_ids_and_plain_grammar(lead, db) -> None:
+    page = lead.get("/quality").text
+    text = re.sub(r"<[^>]+>", " ", page.split("<main", 1)[1])
+    text = re.sub(r'(id|href|data-[a-z]+)="[^"]*"', "", text)
+    for (sid,) in db.execute("SELECT source FROM source").fetchall():
+        # a source's id appears nowhere a person reads (only in ids and links)
+        assert not re.search(rf"\b{sid}\b", text), sid
+    for (agency,) in db.execute("SELECT DISTINCT agency FROM source").fetchall():
+        assert f">{agency}<" not in page
+    assert not re.search(r"\b1 rows\b", text)
+    advice = [r[0] for r in db.execute("SELECT advice FROM quality_advice").fetchall()]
+    assert advice and not any(re.search(r"\d[\d,]* rows (hold|repeat|of)", a) for a in advice)
+
+
+def test_advice_rows_affected_are_protected(lead, db) -> None:
+    data = lead.get("/quality.json").json()
+    k = data["disclosure"]["threshold"]
+    raw = {
+        (a, r): n
+        for a, r, n in db.execute(
+            "SELECT agency, rank, records_affected FROM quality_advice"
+        ).fetchall()
+    }
+    for a in data["advice"]:
+        for rank, item in enumerate(a["ranked"], start=1):
+            n = raw[(a["agency"], rank)]
+            got = item["records_affected"]
+            assert got == "c" if 1 <= n <= k else got in (n, "c")
+
+
+def test_advice_is_worded_for_people() -> None:
+    from joinedup.quality import advise
+
+    sources = [
+        {
+            "source": "src_a",
+            "agency": "a",
+            "agency_type": "police",
+            "dataset": "Crimes and incidents",
+            "rows_read": 10,
+            "rows_filtered": 0,
+            "rows_loaded": 9,
+            "rows_quarantined": 1,
+        }
+    ]
+    ranked = advise(sources, [], [])
+    texts = [a.advice for _, a in ranked]
+    assert any(t.startswith("Correct the rows of Crimes and incidents set aside") for t in texts)
+    assert all("src_a" not in t and " 1 rows" not in t for t in texts)
+    assert {a.records_affected for _, a in ranked if "quarantine" in a.advice} == {1}
+
+
+def test_quality_page_is_short_for_every_role(app) -> None:
+    """The page opens on its summary: far shorter than the 40,000 px it was (the browser
+    measures the height; here the HTML outside <details> stays small for every role)."""
+    for role in (
+        "admin",
+        "data_lead",
+        "analyst",
+        "panel_member",
+        "board_member",
+        "community_viewer",
+    ):
+        page = _client(app, role, "yjs").get("/quality").text
+        main = page.split("<main", 1)[1]
+        outside = re.sub(r"<details.*?</details>", "", main, flags=re.S)
+        rows = outside.count("<tr")
+        assert rows <= 1 + len(re.findall(r'data-agency="', outside)) + 1, role

@@ -17,6 +17,7 @@ from conftest import sign_in
 from joinedup.config import load_config, resolve_source_file
 from joinedup.disclosure import Tier, policy_for, scope_release, source_scope
 from joinedup.insight import overview_figures
+from joinedup.insight.answers import release_period
 from joinedup.pipeline.check import check_source_file
 from joinedup.present.format import format_count
 from joinedup.release import current_release_id, list_releases, open_release
@@ -310,8 +311,9 @@ def test_build_from_the_web_with_progress_then_compare(app, lead, partnership: P
         with open_release(partnership, rid).connect() as con:
             scope = source_scope(cfg, tier)
             scope_release(con, scope)
+            period, _ = release_period(con, None)  # each release's own default period
             expected = protect_overview(
-                overview_figures(con, children_first=True),
+                overview_figures(con, children_first=True, window=(period.start, period.end)),
                 tier,
                 policy=policy_for(tier, cfg.disclosure),
                 scope=scope,
@@ -322,6 +324,9 @@ def test_build_from_the_web_with_progress_then_compare(app, lead, partnership: P
             r["group"]: r["total"] for r in expected["concerns"]["rows"]
         }
         assert c["concerns"]["total"][side] == expected["concerns"]["total"]
+        assert cmp["comparison"]["period"][side]["from"] == (
+            period.start.isoformat() if period.start else None
+        )
         assert {s["source"]: s[side]["rows_read"] for s in c["sources"]} == {
             s["source"]: s["rows_read"] for s in expected["sources"]
         }

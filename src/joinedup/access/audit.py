@@ -42,6 +42,9 @@ PERSON_LEVEL_ACTIONS = (
     "reidentify",
     "subject_access",
     "export_person_level",
+    # issue 18: a meeting pack is person-level (each view and download names its persons)
+    "view_panel_pack",
+    "download_panel_pack",
 )
 
 

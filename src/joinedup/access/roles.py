@@ -5,7 +5,8 @@
   for its agency; review links; export.
 - analyst (strategic): review links; export.
 - panel_member (operational and strategic): person-level pages; re-identify a person
-  with a typed purpose; export.
+  with a typed purpose; export; panels (meetings, packs, decisions and actions of the
+  panels they sit on).
 - board_member (strategic): figures only.
 - community_viewer (community): themes and areas only.
 
@@ -49,7 +50,11 @@ class Permission(StrEnum):
     EXPORT = "export"
     PERSON_LEVEL = "person_level"
     REIDENTIFY = "reidentify"
+    # issue 18: sit on exploitation panels (a panel's own members only; see access/panel_access)
+    PANELS = "panels"
     MANAGE_RELEASES = "manage_releases"
+    # issue 16: download the board report as a PDF (its audience and who prepares it)
+    BOARD_REPORT = "board_report"
 
 
 ROLE_TIERS: dict[Role, frozenset[Tier]] = {
@@ -72,13 +77,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SUBJECT_ACCESS,
             Permission.REVIEW_LINKS,
             Permission.EXPORT,
+            Permission.BOARD_REPORT,
         }
     ),
-    Role.ANALYST: frozenset({Permission.REVIEW_LINKS, Permission.EXPORT}),
+    Role.ANALYST: frozenset({Permission.REVIEW_LINKS, Permission.EXPORT, Permission.BOARD_REPORT}),
     Role.PANEL_MEMBER: frozenset(
-        {Permission.PERSON_LEVEL, Permission.REIDENTIFY, Permission.EXPORT}
+        {Permission.PERSON_LEVEL, Permission.REIDENTIFY, Permission.EXPORT, Permission.PANELS}
     ),
-    Role.BOARD_MEMBER: frozenset(),
+    Role.BOARD_MEMBER: frozenset({Permission.BOARD_REPORT}),
     Role.COMMUNITY_VIEWER: frozenset(),
 }
 

@@ -2,12 +2,15 @@
 
 \b
 - ``build``: init, check, build, releases
+- ``publish``: publish, discard (draft releases)
 - ``synth``: synth, demo
 - ``serve``: serve
 - ``ask``: questions, ask (audited)
 - ``outputs``: report, export (audited)
 - ``users``: the users group
 - ``audit``: audit verify, subject-access
+- ``panels``: the panels group (issue 18)
+- ``encode``: encode an extract at an agency (issue 19)
 - ``_common``: the error handler (exit 1 for a problem with data or configuration, 2 for
   a usage error), the progress bar and the shared arguments
 
@@ -24,7 +27,18 @@ from joinedup.cli._common import handle_errors, progress_bar
 from joinedup.cli.ask import ask, questions
 from joinedup.cli.audit import audit, subject_access_cmd
 from joinedup.cli.build import build, check, init, releases
+from joinedup.cli.encode import encode  # issue 19: encoded identifiers
+from joinedup.cli.governance import (  # issue 19: information governance
+    governance_docs,
+    objection,
+    retention,
+    usage,
+)
 from joinedup.cli.outputs import export, report
+from joinedup.cli.pack import pack  # issue 17: regions
+from joinedup.cli.panels import panels  # issue 18: exploitation panels
+from joinedup.cli.publish import discard, publish
+from joinedup.cli.region import region, synth_region  # issue 17: regions
 from joinedup.cli.serve import serve
 from joinedup.cli.synth import demo, synth
 from joinedup.cli.users import users
@@ -51,6 +65,8 @@ for _command in (
     synth,
     build,
     releases,
+    publish,  # issue 16: drafts
+    discard,
     check,
     serve,
     demo,
@@ -61,6 +77,15 @@ for _command in (
     ask,
     report,
     export,
+    pack,  # issue 17: regions
+    region,
+    synth_region,
+    panels,  # issue 18
+    encode,  # issue 19
+    retention,  # issue 19: information governance
+    usage,
+    governance_docs,
+    objection,
 ):
     cli.add_command(_command)
 

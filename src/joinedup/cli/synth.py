@@ -76,7 +76,15 @@ def demo(directory: Path, people: int, seed: int, no_serve: bool, host: str, por
         click.echo(f"Using the synthetic partnership already in {directory}.")
     else:
         with progress_bar(SYNTH_LABELS) as update:
-            summary = generate(directory, people=people, seed=seed, progress=update)
+            # the demo lets data leads and panel members review links seeing both
+            # records (sharing_agreements[].reviewers): its data is fictional
+            summary = generate(
+                directory,
+                people=people,
+                seed=seed,
+                progress=update,
+                reviewers=("data_lead", "panel_member"),
+            )
         click.echo(f"Synthesised {summary.total_records:,} source records in {directory}.")
     with progress_bar(stage_labels()) as update:
         result = build_release(directory, progress=update)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from joinedup.config.model import PartnershipConfig, SourceConfig
+from joinedup.config.participation_check import participation_problems
 from joinedup.config.values import value_problems
 from joinedup.errors import ConfigError, Problem
 
@@ -255,6 +256,7 @@ def _cross_checks(cfg: PartnershipConfig, base: Path) -> list[Problem]:
     if taxonomy is not None:  # issue 13: indicators, contexts and linked events
         problems += event_problems(cfg, taxonomy, lambda name: _crosswalk_list(cfg, taxonomy, name))
     problems += value_problems(cfg)  # issue 13: term dates, identifier kinds (config/values.py)
+    problems += participation_problems(cfg, base, outside=_outside)  # issue 20
     return problems
 
 

@@ -12,16 +12,14 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from joinedup.config.catalogue import Catalogue, Framework  # issue 21: what is held
 from joinedup.config.events import Indicators, LinkedEvent, LocalCode
-
-# geography (issue 13): reference files with their columns named
-from joinedup.config.geography import Geography
-
-# national returns with built-in mappings (issue 13): config/returns.py
-from joinedup.config.returns import with_builtin_mapping
-
-# derived values and identifier kinds (issue 13, "values and records"): config/values.py
-from joinedup.config.values import (
+from joinedup.config.geography import Geography  # issue 13: reference files, columns named
+from joinedup.config.participation import ParticipationSource  # issue 20: children's views
+from joinedup.config.pathway import Pathway
+from joinedup.config.purposes import AgreementGovernance  # issue 19: purposes, objections
+from joinedup.config.returns import with_builtin_mapping  # issue 13: returns' own mappings
+from joinedup.config.values import (  # issue 13: derived values and identifier kinds
     DERIVED_ORIGINS,
     IdentifierKind,
     PlaceKeywords,
@@ -69,6 +67,7 @@ AgencyType = Literal[
     "youth_justice",
     "voluntary",
     "other",
+    "housing",  # issue 21: an agency type (housing providers hold cuckooing and tenancy data)
 ]
 TierName = Literal["operational", "strategic", "community"]
 AGENCY_TYPES: tuple[str, ...] = get_args(AgencyType)
@@ -265,6 +264,9 @@ class SourceConfig(_Strict):
     # issue 13 (national returns): a return's table; its mapping is built in
     # (config/returns.py puts it in before validation when the source gives none)
     table: str | None = None
+    # issue 19: written by `joinedup encode` (docs/linkage.md, "Encoded identifiers")
+    encoded: bool = False
+    encoded_file: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -329,7 +331,7 @@ class Agency(_Strict):
     authority: str | None = None
 
 
-class SharingAgreement(_Strict):
+class SharingAgreement(AgreementGovernance):
     key: Ident
     title: str
     tiers: list[Literal["operational", "strategic", "community"]] = ["operational", "strategic"]
@@ -345,6 +347,10 @@ class SharingAgreement(_Strict):
     # reviewers opening the identifying fields of its records on the linkage review page;
     # without one (for either record of a pair) the reviewer types a purpose once a session
     review_purpose: str | None = Field(default=None, min_length=10, max_length=500)
+    # issue 16, link review that works: the roles whose holders may review links between
+    # this agreement's records with both records' identifying fields shown, at the
+    # operational tier (each view audited as re-identification, with a purpose)
+    reviewers: list[Literal["data_lead", "panel_member"]] = []
 
 
 class CrosswalkConfig(_Strict):
@@ -406,6 +412,9 @@ class LinkageConfig(_Strict):
     thin_match_threshold: float | None = Field(default=0.9, gt=0, lt=1)
     incremental: bool = True
     relink_share: float = Field(default=0.2, ge=0, le=1)
+    # issue 15: reuse the stored model until this share of records is new or changed
+    # since it was trained (0: retrain every full build)
+    retrain_share: float = Field(default=0.25, ge=0, le=1)
     flag_cluster_records: int = Field(default=150, ge=2)
     training_pairs: int = Field(default=1_000_000, ge=1000)
     em_pairs: int = Field(default=1_000_000, ge=1000)
@@ -431,6 +440,10 @@ class BuildResources(_Strict):
     # issue 11, no silent loss: a source whose rows fall by more than this share against
     # the current release stops the build until confirmed (joinedup.pipeline.guard)
     max_drop_share: float = Field(default=0.5, gt=0, le=1)
+    # issue 16, draft/preview/publish: every build (command line and web) makes a draft
+    # that a data lead previews and publishes (joinedup.release.drafts); off: a plain
+    # `joinedup build` publishes at once, `--draft` makes a draft
+    drafts: bool = False
 
 
 # --- governance (issue 6): app state, sign-in, disclosure policies ------------------
@@ -518,6 +531,7 @@ class DisclosureConfig(_Strict):
     operational: TierPolicyConfig = TierPolicyConfig()
     strategic: TierPolicyConfig = TierPolicyConfig()
     community: TierPolicyConfig = TierPolicyConfig()
+    method: Literal["suppression", "cell_key"] = "suppression"  # issue 19
 
     @model_validator(mode="after")
     def _not_weaker(self) -> DisclosureConfig:
@@ -568,6 +582,10 @@ class PartnershipConfig(_Strict):
 
     # periods (issue 14)
     insight: InsightConfig = InsightConfig()
+    pathway: Pathway = Pathway()  # issue 20: what to do if you are worried
+    participation: list[ParticipationSource] = []  # issue 20: surveys, children's maps
+    catalogue: Catalogue = {}  # issue 21: what each agency holds (config/catalogue.py)
+    framework: Framework = Framework()  # issue 21: outcomes, questions and targets
 
     def sources_for_tier(self, tier: str) -> list[str]:
         """Ids of the sources whose sharing agreement lets them contribute at ``tier``

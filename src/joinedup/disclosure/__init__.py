@@ -3,15 +3,15 @@
 Tiers (:mod:`~joinedup.disclosure.tiers`), each tier's policy and the "c" symbol
 (:mod:`~joinedup.disclosure.policy`), primary and secondary suppression
 (:mod:`~joinedup.disclosure.suppression`), the sources' sharing agreements
-(:mod:`~joinedup.disclosure.sharing`) and per-release memory of protected results
-(:mod:`~joinedup.disclosure.memo`). Nothing here builds a page: ``joinedup.views`` builds
-the model of every page and output, only through these rules. The rules are explained
+(:mod:`~joinedup.disclosure.sharing`) and cell key perturbation, a partnership's
+choice beside suppression (:mod:`~joinedup.disclosure.cellkey`). Nothing here builds a
+page: ``joinedup.views`` builds the model of every page and output, only through these
+rules. The rules are explained
 for information governance leads in ``docs/disclosure.md``.
 """
 
 from __future__ import annotations
 
-from joinedup.disclosure.memo import clear_memo, per_release
 from joinedup.disclosure.policy import (
     SUPPRESSED,
     Cell,
@@ -46,9 +46,7 @@ __all__ = [
     "SourceScope",
     "Tier",
     "TwoWayTable",
-    "clear_memo",
     "determined_cells",
-    "per_release",
     "policy_for",
     "protect_cells",
     "protect_one_way",

@@ -38,6 +38,7 @@ class DisclosurePolicy:
 
     threshold: int = 5
     rounding_base: int | None = None
+    method: str = "suppression"  # or "cell_key": disclosure.method (issue 19)
 
     def __post_init__(self) -> None:
         if self.threshold < 0:
@@ -73,7 +74,8 @@ def policy_for(tier: Tier, config: DisclosureConfig | None = None) -> Disclosure
     override = getattr(config, Tier(tier).value)
     threshold = default.threshold if override.threshold is None else override.threshold
     rounding = default.rounding_base if override.rounding_base is None else override.rounding_base
-    return DisclosurePolicy(threshold=max(threshold, default.threshold), rounding_base=rounding)
+    t = max(threshold, default.threshold)
+    return DisclosurePolicy(threshold=t, rounding_base=rounding, method=config.method)
 
 
 def suppression_footnote(policy: DisclosurePolicy) -> str:

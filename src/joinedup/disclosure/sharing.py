@@ -11,12 +11,13 @@ types and persons keep only those that a permitted record reaches.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
+from joinedup.config.purposes import DEFAULT_TIER_PURPOSE, purpose_label
 from joinedup.disclosure.tiers import Tier
 
 __all__ = ["ExcludedSource", "SourceScope", "scope_release", "scope_views_sql", "source_scope"]
@@ -40,6 +41,7 @@ class ExcludedSource:
     agency_type: str
     dataset: str
     agreement: str
+    reason: str = "tier"  # issue 19: or "purpose" (the agreement does not permit it)
 
 
 @dataclass(frozen=True)
@@ -48,48 +50,79 @@ class SourceScope:
 
     tier: Tier
     excluded: tuple[ExcludedSource, ...] = field(default_factory=tuple)
+    # issue 19, purposes that bind: the output's purpose, and each source the tier permits
+    # whose agreement lists permitted purposes, with them (for :meth:`for_purpose`)
+    purpose: str | None = None
+    limits: tuple[tuple[ExcludedSource, frozenset[str]], ...] = field(default_factory=tuple)
 
     @property
     def excluded_ids(self) -> frozenset[str]:
         return frozenset(e.source for e in self.excluded)
 
+    def for_purpose(self, purpose: str | None) -> SourceScope:
+        """The scope of the same tier for an output serving ``purpose``."""
+        if purpose is None or purpose == self.purpose:
+            return self
+        kept = tuple(e for e in self.excluded if e.reason != "purpose")
+        out = tuple(replace(e, reason="purpose") for e, ok in self.limits if purpose not in ok)
+        return replace(self, excluded=kept + out, purpose=purpose)
+
     @property
     def note(self) -> str | None:
-        """Plain words for the page: "Figures at this tier exclude health data ..."."""
-        if not self.excluded:
-            return None
-        kinds = sorted({_AGENCY_WORDS.get(e.agency_type, e.agency_type) for e in self.excluded})
-        words = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
-        sets = "; ".join(f"{e.dataset} ({e.source})" for e in self.excluded)
-        return (
-            f"Figures at the {self.tier.value} tier exclude {words} data: the sharing "
-            f"agreements for {sets} do not permit its use at this tier."
-        )
+        """Plain words for the page: "Figures at this tier exclude health data ..."
+        (and, for sources left out by purpose, "Figures for disruption exclude ...")."""
+        notes = []
+        for reason in ("tier", "purpose"):
+            if found := [e for e in self.excluded if e.reason == reason]:
+                kinds = sorted({_AGENCY_WORDS.get(e.agency_type, e.agency_type) for e in found})
+                words = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+                sets = "; ".join(f"{e.dataset} ({e.source})" for e in found)
+                what = purpose_label(self.purpose or "").lower()
+                at, use = (f"at the {self.tier.value} tier", "at this tier")
+                at, use = (at, use) if reason == "tier" else (f"for {what}", f"for {what}")
+                notes.append(
+                    f"Figures {at} exclude {words} data: the sharing "
+                    f"agreements for {sets} do not permit its use {use}."
+                )
+        return " ".join(notes) or None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "note": self.note,
+            "purpose": self.purpose,
             "sources": [
                 {"source": e.source, "agency": e.agency, "dataset": e.dataset}
                 for e in self.excluded
             ],
+            "by_purpose": [e.source for e in self.excluded if e.reason == "purpose"],
         }
 
 
-def source_scope(config: PartnershipConfig | None, tier: Tier) -> SourceScope:
+def source_scope(
+    config: PartnershipConfig | None, tier: Tier, purpose: str | None = None
+) -> SourceScope:
     """The scope of ``tier`` under the partnership's agreements (none excluded without a
-    configuration)."""
+    configuration), for an output serving ``purpose`` (default: the tier's, e.g.
+    strategic needs assessment at the strategic tier; issue 19)."""
     tier = Tier(tier)
     if config is None:
         return SourceScope(tier)
     permitted = set(config.sources_for_tier(tier.value))
     types = {a.id: a.type for a in config.agencies}
-    excluded = tuple(
-        ExcludedSource(s.id, s.agency, types.get(s.agency, "other"), s.dataset, s.sharing_agreement)
-        for s in config.sources
-        if s.id not in permitted
-    )
-    return SourceScope(tier, excluded)
+    agreements = {a.key: a for a in config.sharing_agreements}
+    excluded, limits = [], []
+    for s in config.sources:
+        e = ExcludedSource(
+            s.id, s.agency, types.get(s.agency, "other"), s.dataset, s.sharing_agreement
+        )
+        if s.id not in permitted:
+            excluded.append(e)
+        elif (
+            ok := getattr(agreements.get(s.sharing_agreement), "permitted_purposes", None)
+        ) is not None:
+            limits.append((e, frozenset(ok)))
+    base = SourceScope(tier, tuple(excluded), limits=tuple(limits))
+    return base.for_purpose(purpose or DEFAULT_TIER_PURPOSE[tier.value])
 
 
 def _q(name: str) -> str:

@@ -25,7 +25,15 @@ import duckdb
 
 from joinedup.insight.periods import ALL_TIME, Period
 from joinedup.insight.questions import QuestionError
-from joinedup.insight.tally import NOT_KNOWN, Layout, medians, one_way_cells, rows_sql, tally
+from joinedup.insight.tally import (
+    NOT_KNOWN,
+    Layout,
+    medians,
+    one_way_cells,
+    one_way_keys,
+    rows_sql,
+    tally_keyed,
+)
 
 __all__ = [
     "ALL",
@@ -39,6 +47,7 @@ __all__ = [
     "read_answers",
     "read_answers_and_cross",
     "release_period",
+    "tally_rows",
 ]
 
 #: The column of a question's SQL that dates each unit row (optional).
@@ -87,6 +96,9 @@ class AnswerCell:
     previous: int | None
     #: for the default period: how many fewer units than over all time (None: none fewer)
     diff: int | None = None
+    #: cell keys of ``units`` and ``previous`` (issue 19; None: the release has none)
+    cell_key: int | None = None
+    previous_cell_key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -265,24 +277,29 @@ def _read(
         marks = ", ".join("?" for _ in breakdowns)
         sql = (
             "SELECT 0, breakdown, split_value, category, units, value_json, denominator, "
-            "previous_units, period_diff FROM question_result WHERE question_id = ? "
-            f"AND period = ? AND breakdown IN ({marks})"
+            "previous_units, period_diff, cell_key, previous_cell_key FROM question_result "
+            f"WHERE question_id = ? AND period = ? AND breakdown IN ({marks})"
         )
         args: list[Any] = [question_id, key, *breakdowns]
         if pair is not None:
             crossed = []
             sql += (
                 " UNION ALL SELECT 1, breakdown_a, category_a, category_b, units, NULL, NULL, "
-                "NULL, period_diff FROM question_cross WHERE question_id = ? AND period = ? "
-                "AND ((breakdown_a = ? AND breakdown_b = ?) "
+                "NULL, period_diff, cell_key, NULL FROM question_cross WHERE question_id = ? "
+                "AND period = ? AND ((breakdown_a = ? AND breakdown_b = ?) "
                 "OR (breakdown_a = ? AND breakdown_b = ?))"
             )
             args += [question_id, key, *pair, *reversed(pair)]
-        for kind, b, s, c, units, values, den, prev, diff in con.execute(sql, args).fetchall():
+        try:
+            got = con.execute(sql, args).fetchall()
+        except duckdb.BinderException:  # a release from before cell keys (issue 19)
+            old = sql.replace("previous_cell_key", "NULL").replace("cell_key", "NULL")
+            got = con.execute(old, args).fetchall()
+        for kind, b, s, c, units, values, den, prev, diff, ck, prev_ck in got:
             if kind == 1:
                 assert crossed is not None
                 first = pair is not None and b == pair[0]
-                crossed.append((s, c, units, diff) if first else (c, s, units, diff))
+                crossed.append((s, c, units, diff, ck) if first else (c, s, units, diff, ck))
                 continue
             found.setdefault(str(b), {})[(s, c)] = AnswerCell(
                 units=int(units),
@@ -290,6 +307,8 @@ def _read(
                 denominator=None if den is None else float(den),
                 previous=None if prev is None else int(prev),
                 diff=None if diff is None else int(diff),
+                cell_key=None if ck is None else int(ck),
+                previous_cell_key=None if prev_ck is None else int(prev_ck),
             )
     out = []
     for breakdown in breakdowns:
@@ -325,7 +344,8 @@ def read_answers_and_cross(
     period: Period | None = None,
 ) -> tuple[list[Answer], list[tuple[Any, ...]] | None]:
     """The answers by each of ``pair`` and the stored crossed cells (category of the
-    first, of the second, units, period_diff), or None for a period counted on request."""
+    first, of the second, units, period_diff, cell key), or None for a period counted on
+    request."""
     return _read(con, question_id, list(pair), period=period, pair=pair)
 
 
@@ -349,8 +369,8 @@ def _count_on_request(
     period: Period,
 ) -> dict[tuple[str | None, str | None], AnswerCell]:
     """One breakdown's cells for a period that is not stored, from ``question_row``;
-    denominators (which do not depend on the period) from the stored all-time answer."""
-    rows = rows_sql(info.id, layout)
+    denominators (which do not depend on the period) from the stored all-time answer.
+    Cell keys are counted from the rows' stored record keys, as at build."""
     sets: list[tuple[str, ...]] = [()]
     col = layout.col(breakdown) if breakdown else None
     if layout.split:
@@ -359,7 +379,10 @@ def _count_on_request(
         sets.append((col,))
         if layout.split:
             sets.append(("s", col))
-    counts = one_way_cells(tally(con, rows, layout, period, sets), {}, layout, breakdown)
+    keyed = tally_rows(con, info.id, layout, period, sets)
+    counts = one_way_cells({k: n for k, (n, _) in keyed.items()}, {}, layout, breakdown)
+    cks = one_way_keys({k: ck for k, (_, ck) in keyed.items()}, layout, breakdown)
+    rows = rows_sql(info.id, layout)
     meds = medians(con, rows, layout, breakdown, period)
     dens = {
         (s, c): None if d is None else float(d)
@@ -372,5 +395,20 @@ def _count_on_request(
     out = {}
     for key, (units, diff) in counts.items():
         den = dens.get(key) if info.spec.get("rate") else None
-        out[key] = AnswerCell(units, meds.get(key, {}), den, None, diff)
+        out[key] = AnswerCell(units, meds.get(key, {}), den, None, diff, cks.get(key))
     return out
+
+
+def tally_rows(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    layout: Layout,
+    period: Period,
+    sets: Sequence[tuple[str, ...]],
+) -> dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, int | None]]:
+    """A question's stored rows tallied for a period, each count with its cell key (None
+    for a release from before record keys were stored)."""
+    try:
+        return tally_keyed(con, rows_sql(question_id, layout, keyed=True), layout, period, sets)
+    except duckdb.BinderException:
+        return tally_keyed(con, rows_sql(question_id, layout), layout, period, sets, False)

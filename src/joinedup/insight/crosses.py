@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from joinedup.insight.answers import Answer, AnswerCell, read_answers_and_cross
+from joinedup.insight.answers import Answer, AnswerCell, read_answers_and_cross, tally_rows
 from joinedup.insight.periods import Period
 from joinedup.insight.questions import QuestionError
-from joinedup.insight.tally import rows_sql, tally
 
 __all__ = ["Cross", "read_cross"]
 
@@ -64,15 +63,16 @@ def read_cross(
         )
     cells: dict[tuple[str, str], AnswerCell] = {}
     if stored is not None:
-        for ca, cb, units, diff in stored:
+        for ca, cb, units, diff, ck in stored:
             gap = None if diff is None else int(diff)
-            cells[(str(ca), str(cb))] = AnswerCell(int(units), {}, None, None, gap)
+            key = None if ck is None else int(ck)
+            cells[(str(ca), str(cb))] = AnswerCell(int(units), {}, None, None, gap, key)
     else:
         layout = info.layout
         ca, cb = layout.col(a), layout.col(b)
-        rows = rows_sql(question_id, layout)
-        for (cols, values), units in tally(con, rows, layout, by_a.period, [(ca, cb)]).items():
+        counted = tally_rows(con, question_id, layout, by_a.period, [(ca, cb)])
+        for (cols, values), (units, ck) in counted.items():
             if len(cols) == 2:
                 named = dict(zip(cols, values, strict=True))
-                cells[(named[ca], named[cb])] = AnswerCell(units, {}, None, None)
+                cells[(named[ca], named[cb])] = AnswerCell(units, {}, None, None, None, ck)
     return Cross(by_a=by_a, by_b=by_b, cells=cells)

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from joinedup.config.model import AgencyType, TierName
+from joinedup.config.purposes import purpose_codes
 from joinedup.errors import ConfigError, JoinedupError, Problem
 
 __all__ = [
@@ -109,7 +110,16 @@ class QuestionSpec(_Strict):
     caveats: list[str] = []
     depends_on: list[AgencyType] = []
     sort_by_count: list[str] = []
+    # issue 20: themes of notes whose scrubbed words may be quoted beside the figure
+    # ("*": any theme); see joinedup.views.voices
+    voices: list[str] = []
     order: dict[str, list[str]] = {}
+    # issue 19, purposes that bind: what the question is for (a code of the taxonomy's
+    # purposes.yaml); None takes the default for its unit and tiers (config/purposes.py)
+    purpose: str | None = None
+    # issue 21: what the figure is for, and the decision or board it informs (shown with it)
+    aim: str | None = Field(default=None, max_length=500)
+    informs: str | None = Field(default=None, max_length=300)
 
     @field_validator("breakdowns")
     @classmethod
@@ -198,6 +208,8 @@ def _parse(name: str, data: bytes, origin: str) -> tuple[Question | None, list[P
     problems = []
     if spec.id != stem:
         problems.append(Problem(f"{name}: id", f"must match the file name ('{stem}')"))
+    if spec.purpose is not None and spec.purpose not in purpose_codes():  # issue 19
+        problems.append(Problem(f"{name}: purpose", "must be one of " + ", ".join(purpose_codes())))
     for key, listed in (("sort_by_count", spec.sort_by_count), ("order", list(spec.order))):
         for b in listed:
             if b not in spec.breakdowns and b != spec.split:
@@ -358,4 +370,5 @@ def load_questions(partnership_dir: Path | None) -> list[Question]:
 
 def spec_json(spec: QuestionSpec) -> dict[str, Any]:
     """The parts of a spec the answer reader needs, as stored in ``question.spec``."""
-    return spec.model_dump(include={"values", "rate", "sort_by_count", "order", "split_label"})
+    keys = {"values", "rate", "sort_by_count", "order", "split_label", "voices", "purpose"}
+    return spec.model_dump(include=keys | {"aim", "informs"})  # issue 21: aim, informs

@@ -18,16 +18,26 @@ from typing import Any
 import duckdb
 
 from joinedup.insight.answers import ALL, DATE_COLUMN
+from joinedup.insight.cellkeys import RecordKeys, register_record_keys
 from joinedup.insight.periods import MONTH, SERIES, Period
 from joinedup.insight.questions import Question, QuestionError, QuestionSpec, spec_json
 from joinedup.insight.rows import insert_rows
-from joinedup.insight.tally import NOT_KNOWN, Layout, SetKey, medians, one_way_cells, tally
+from joinedup.insight.tally import (
+    NOT_KNOWN,
+    Layout,
+    SetKey,
+    medians,
+    one_way_cells,
+    one_way_keys,
+    tally_keyed,
+)
 
 __all__ = ["compute_answers"]
 
 _TEMP = "_ju_q"
 _ROWS = "_ju_q_rows"
 _DEN = "_ju_q_den"
+_KEYS = "_ju_q_keys"
 
 
 def _q(name: str) -> str:
@@ -82,8 +92,9 @@ PrevKey = tuple[str, str, str | None, str | None]
 
 def _previous(
     con: duckdb.DuckDBPyConnection, prev: str | None, q: Question
-) -> dict[PrevKey, int] | None:
-    """(period, breakdown, split value, category) -> units in the previous release."""
+) -> dict[PrevKey, tuple[int, int | None]] | None:
+    """(period, breakdown, split value, category) -> (units, cell key or None) in the
+    previous release."""
     if prev is None:
         return None
     found = con.execute(
@@ -91,19 +102,30 @@ def _previous(
     ).fetchone()
     if found is None or found[0] != q.sha256:
         return None
-    try:
-        rows = con.execute(
-            f"SELECT period, breakdown, split_value, category, units FROM {prev}.question_result "
-            "WHERE question_id = ?",
-            [q.id],
-        ).fetchall()
-    except duckdb.BinderException:  # a release from before periods: nothing to compare
+    rows = None
+    for key in ("cell_key", "NULL"):  # a release from before cell keys has none
+        try:
+            rows = con.execute(
+                f"SELECT period, breakdown, split_value, category, units, {key} "
+                f"FROM {prev}.question_result WHERE question_id = ?",
+                [q.id],
+            ).fetchall()
+            break
+        except duckdb.BinderException:  # (and one from before periods: nothing to compare)
+            continue
+    if rows is None:
         return None
-    return {(str(p), str(b), s, c): int(n) for p, b, s, c, n in rows}
+    return {
+        (str(p), str(b), s, c): (int(n), None if ck is None else int(ck))
+        for p, b, s, c, n, ck in rows
+    }
 
 
-def _rows_table(con: duckdb.DuckDBPyConnection, spec: QuestionSpec) -> Layout:
-    """The question's rows (``_TEMP``) in the tally's shape (``_ROWS``); its layout."""
+def _rows_table(
+    con: duckdb.DuckDBPyConnection, spec: QuestionSpec, keys: RecordKeys | None
+) -> Layout:
+    """The question's rows (``_TEMP``) in the tally's shape (``_ROWS``), with each unit's
+    record key and key value ``k`` when there are ``keys``; its layout."""
     cur = con.execute(f"SELECT * FROM {_TEMP} LIMIT 0")
     cols = [str(d[0]).lower() for d in cur.description or []]
     dated = DATE_COLUMN in cols
@@ -121,8 +143,16 @@ def _rows_table(con: duckdb.DuckDBPyConnection, spec: QuestionSpec) -> Layout:
         f"{date} AS event_date, coalesce({split}, '{NOT_KNOWN}') AS s"
         + "".join(f", coalesce({e}, '{NOT_KNOWN}') AS c{i}" for i, e in enumerate(exprs))
         + "".join(f", CAST({_q(v.column)} AS DOUBLE) AS v{i}" for i, v in enumerate(spec.values))
+        + (", NULL::SMALLINT AS record_key, NULL::BIGINT AS k" if keys is None else "")
         + f" FROM {_TEMP} WHERE unit_id IS NOT NULL"
     )
+    if keys is not None:
+        register_record_keys(con, _KEYS, f"SELECT DISTINCT unit_id FROM {_ROWS}", keys)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT r.*, x.record_key, x.k "
+            f"FROM {_ROWS} AS r LEFT JOIN {_KEYS} AS x ON x.unit_id = r.unit_id"
+        )
+        con.unregister(_KEYS)
     span = con.execute(f"SELECT min(event_date), max(event_date) FROM {_ROWS}").fetchone()
     first, last = span if span else (None, None)
     return Layout(
@@ -156,13 +186,18 @@ def compute_answers(
     sources_by_type: dict[str, list[str]],
     previous: tuple[str, str] | None = None,
     periods: Sequence[Period] = (),
+    secret: bytes | None = None,
 ) -> None:
     """Answer every question into ``question``/``question_result``/``question_cross``/
     ``question_row``/``question_unit``, for all time and each of ``periods``.
 
     ``previous`` is (schema alias of the attached previous release, its release id).
+    With the partnership's ``secret``, every count is stored with its cell key and every
+    row with its unit's record key (:mod:`joinedup.insight.cellkeys`); without, both are
+    NULL.
     """
     prev_alias, prev_id = previous if previous else (None, None)
+    keys = RecordKeys(secret) if secret else None
     stored = [ALL, *(p for p in periods if not p.all_time)]
     for q in questions:
         spec = q.spec
@@ -174,14 +209,14 @@ def compute_answers(
                 f"{q.file}: the question's sql failed on this release "
                 f"({type(exc).__name__}); run `joinedup check` and correct the sql."
             ) from exc
-        layout = _rows_table(con, spec)
+        layout = _rows_table(con, spec, keys)
         con.execute(f"INSERT INTO question_unit SELECT DISTINCT ?, unit_id FROM {_ROWS}", [q.id])
         cats = ", ".join(f"c{i}" for i in range(len(layout.breakdowns)))
         vals = ", ".join(f"v{i}" for i in range(len(layout.values)))
         con.execute(
             f"INSERT INTO question_row SELECT ?, unit_id, event_date, "
-            f"{'s' if spec.split else 'NULL'}, [{cats}]::VARCHAR[], [{vals}]::DOUBLE[] "
-            f"FROM {_ROWS}",
+            f"{'s' if spec.split else 'NULL'}, [{cats}]::VARCHAR[], [{vals}]::DOUBLE[], "
+            f"record_key FROM {_ROWS}",
             [q.id],
         )
         den = _denominators(con, spec) if spec.rate else None
@@ -191,7 +226,9 @@ def compute_answers(
         headline = 0
         whole: dict[SetKey, int] = {}
         for period in stored:
-            counts = tally(con, _ROWS, layout, period, _sets(layout, pairs=True))
+            keyed = tally_keyed(con, _ROWS, layout, period, _sets(layout, pairs=True), bool(keys))
+            counts = {k: n for k, (n, _) in keyed.items()}
+            ckeys = {k: ck for k, (_, ck) in keyed.items()}
             if period is ALL:
                 whole = counts
             # how many fewer than over all time: a small gap gives away a few units
@@ -201,6 +238,7 @@ def compute_answers(
             }
             for breakdown in ["", *layout.breakdowns]:
                 meds = medians(con, _ROWS, layout, breakdown, period)
+                cks = one_way_keys(ckeys, layout, breakdown)
                 for (split_value, category), (units, diff) in one_way_cells(
                     counts, gaps, layout, breakdown
                 ).items():
@@ -213,11 +251,13 @@ def compute_answers(
                         else None
                     )
                     key = (period.key, breakdown, split_value, category)
-                    prev_units = None if before is None else before.pop(key, 0)
+                    prev_units, prev_ck = (
+                        (None, None) if before is None else before.pop(key, (0, 0))
+                    )
                     rows.append(
                         (q.id, breakdown, split_value, category, units,
                          json.dumps(values) if values else None, denominator, prev_units,
-                         period.key, diff)
+                         period.key, diff, cks.get((split_value, category)), prev_ck)
                     )  # fmt: skip
             index = {layout.col(b): b for b in layout.breakdowns}
             for (cols, got), units in counts.items():
@@ -226,9 +266,10 @@ def compute_answers(
                     a, b = sorted(cols, key=lambda c: int(c[1:]))
                     named = dict(zip(cols, got, strict=True))
                     crosses.append(
-                        (q.id, period.key, index[a], index[b], named[a], named[b], units, diff)
-                    )
-        for (period_key, breakdown, split_value, category), n in sorted(
+                        (q.id, period.key, index[a], index[b], named[a], named[b], units, diff,
+                         ckeys[(cols, got)])
+                    )  # fmt: skip
+        for (period_key, breakdown, split_value, category), (n, prev_ck) in sorted(
             (before or {}).items(), key=lambda kv: tuple(str(x) for x in kv[0])
         ):  # categories that had units last time and have none now
             if breakdown not in ("", *layout.breakdowns) or period_key not in {
@@ -241,8 +282,9 @@ def compute_answers(
                 else None
             )
             rows.append(
-                (q.id, breakdown, split_value, category, 0, None, denominator, n, period_key, None)
-            )
+                (q.id, breakdown, split_value, category, 0, None, denominator, n, period_key, None,
+                 0 if keys else None, prev_ck)
+            )  # fmt: skip
         insert_rows(con, "question_result", rows)
         insert_rows(con, "question_cross", crosses)
         sources = sorted({s for t in spec.depends_on for s in sources_by_type.get(t, [])})

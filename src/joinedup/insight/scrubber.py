@@ -7,6 +7,8 @@ What is replaced, in this order:
 - NHS numbers (10 digits, spaced 3-3-4 or not), UPNs (a letter and 12 digits), PNC ids
   (``YY/NNNNNNA``) -> ``[id]``; any other run of 6 or more digits -> ``[number]``;
 - UK postcodes -> ``[postcode]``;
+- addresses: a house or flat number before capitalised words ending in a street word
+  ("12 Orchard Rise", "Flat 4, Linden Court") -> ``[address]``;
 - dates: 05/03/2025, 5-3-25, 2025-03-05, 5th March 2025, March 5, 5 Mar -> ``[date]``;
   weekday names are left, since they say nothing on their own;
 - names: every word that is a known name (``names``: the forenames, surnames and
@@ -34,6 +36,12 @@ _MONTHS = (
     "sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _ORD = r"\d{1,2}(?:st|nd|rd|th)?"
+#: Capitalised words ending in a street word: the part of an address after its number.
+_STREET = (
+    r"(?:[A-Z][\w'’-]*\s+){1,3}(?:Road|Rd|Street|St|Close|Court|Ct|Avenue|Ave|Lane|Ln|"
+    r"Drive|Dr|Way|Rise|Tower|House|Crescent|Place|Gardens|Grove|Terrace|Parade|Walk|"
+    r"Mews|Square|Hill|View|Row|Green|Park|Estate|Heights|Lodge)\b"
+)
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("[email]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
@@ -61,6 +69,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "[postcode]",
         re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE),
     ),
+    # addresses: a flat or house number before capitalised words and a street word
+    # ("Flat 4, Linden Court", "12 Orchard Rise", "flat 3 Beech Tower")
+    ("[address]", re.compile(rf"\b(?:[Ff]lat|[Aa]partment|[Uu]nit)\s+\d+[A-Za-z]?,?\s+{_STREET}")),
+    ("[address]", re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+{_STREET}")),
+    ("[address]", re.compile(r"\b(?:[Ff]lat|[Aa]partment)\s+\d+[A-Za-z]?\b")),
     ("[number]", re.compile(r"\b\d{6,}\b")),
 )
 

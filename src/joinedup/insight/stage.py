@@ -49,6 +49,7 @@ def compute_insight(
     progress: Callable[[int, int], None] | None = None,
     period: str = ALL_TIME,
     authorities: Mapping[str, str] | None = None,
+    secret: bytes | None = None,
 ) -> None:
     """Fill every insight table of the release open on ``con`` and answer ``questions``.
 
@@ -57,7 +58,8 @@ def compute_insight(
     ``period`` is the partnership's default period (``insight.default_period``), stored
     with all time; ``authorities`` maps the partnership's own authority codes to their
     names (None: every authority in ``area``), so that a child living elsewhere is counted
-    as living outside the partnership.
+    as living outside the partnership; ``secret`` (the partnership's) keys the record
+    keys stored with every answer for cell key perturbation (issue 19).
     """
     report = progress or (lambda done, total: None)
     codes = [
@@ -99,6 +101,6 @@ def compute_insight(
     con.execute(SOURCE_SPAN_SQL)
     compute_answers(
         con, questions, sources_by_type={k: list(v) for k, v in sources_by_type.items()},
-        previous=previous, periods=[default],
+        previous=previous, periods=[default], secret=secret,
     )  # fmt: skip
     report(steps, steps)

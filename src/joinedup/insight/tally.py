@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from joinedup.insight.cellkeys import cell_key_sql, key_value_sql
 from joinedup.insight.periods import Period
 
 __all__ = [
@@ -27,8 +28,10 @@ __all__ = [
     "SetKey",
     "medians",
     "one_way_cells",
+    "one_way_keys",
     "rows_sql",
     "tally",
+    "tally_keyed",
     "window_sql",
 ]
 
@@ -79,12 +82,14 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def rows_sql(question_id: str, layout: Layout) -> str:
-    """A question's stored rows (``question_row``) in the layout's shape."""
+def rows_sql(question_id: str, layout: Layout, *, keyed: bool = False) -> str:
+    """A question's stored rows (``question_row``) in the layout's shape; ``keyed`` adds
+    each row's key value ``k`` for cell keys (:mod:`joinedup.insight.cellkeys`)."""
     cats = "".join(f", categories[{i + 1}] AS c{i}" for i in range(len(layout.breakdowns)))
     vals = "".join(f", vals[{i + 1}] AS v{i}" for i in range(len(layout.values)))
+    k = f", {key_value_sql()} AS k" if keyed else ""
     return (
-        f"(SELECT unit_id, event_date, split_value AS s{cats}{vals} FROM question_row "
+        f"(SELECT unit_id, event_date, split_value AS s{cats}{vals}{k} FROM question_row "
         f"WHERE question_id = {_lit(question_id)})"
     )
 
@@ -102,28 +107,36 @@ def window_sql(start: dt.date | None, end: dt.date | None, *, dated_only: bool =
 
 
 def _counts(
-    con: duckdb.DuckDBPyConnection, rows: str, sets: Sequence[tuple[str, ...]], where: str
-) -> dict[SetKey, int]:
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    sets: Sequence[tuple[str, ...]],
+    where: str,
+    keyed: bool = False,
+) -> dict[SetKey, tuple[int, int | None]]:
+    """(distinct units, cell key or None) for every grouping set; ``keyed`` counts the
+    cell keys too, from the rows' key values ``k``."""
     cols = sorted({c for s in sets for c in s})
+    aggs = "count(DISTINCT unit_id), " + (cell_key_sql() if keyed else "NULL")
     if not cols:
-        n = con.execute(
-            f"SELECT count(DISTINCT unit_id) FROM {rows} WHERE unit_id IS NOT NULL AND {where}"
+        r = con.execute(
+            f"SELECT {aggs} FROM {rows} WHERE unit_id IS NOT NULL AND {where}"
         ).fetchone()
-        return {((), ()): int(n[0]) if n else 0}
+        n, ck = (int(r[0]), r[1]) if r else (0, None)
+        return {((), ()): (n, 0 if keyed and n == 0 else ck)}
     flags = ", ".join(f"GROUPING({c}) AS g_{c}" for c in cols)
     grouping = ", ".join("(" + ", ".join(s) + ")" for s in sets)
     sql = (
-        f"SELECT {flags}, {', '.join(cols)}, count(DISTINCT unit_id) FROM {rows} "
+        f"SELECT {flags}, {', '.join(cols)}, {aggs} FROM {rows} "
         f"WHERE unit_id IS NOT NULL AND {where} GROUP BY GROUPING SETS ({grouping})"
     )
-    out: dict[SetKey, int] = {}
+    out: dict[SetKey, tuple[int, int | None]] = {}
     width = len(cols)
     for r in con.execute(sql).fetchall():
         grouped = tuple(c for i, c in enumerate(cols) if not r[i])
         values = tuple(str(r[width + cols.index(c)]) for c in grouped)
-        out[(grouped, values)] = int(r[-1])
+        out[(grouped, values)] = (int(r[-2]), None if r[-1] is None else int(r[-1]))
     if () in sets and ((), ()) not in out:
-        out[((), ())] = 0
+        out[((), ())] = (0, 0 if keyed else None)
     return out
 
 
@@ -136,9 +149,22 @@ def tally(
 ) -> dict[SetKey, int]:
     """Distinct units for every grouping set in ``period`` (all time for rows that carry
     no date)."""
+    return {k: n for k, (n, _) in tally_keyed(con, rows, layout, period, sets, False).items()}
+
+
+def tally_keyed(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    layout: Layout,
+    period: Period,
+    sets: Iterable[tuple[str, ...]],
+    keyed: bool = True,
+) -> dict[SetKey, tuple[int, int | None]]:
+    """As :func:`tally`, each count with its cell key (None where the rows carry no key
+    value ``k``, or ``keyed`` is False)."""
     wanted = [tuple(sorted(s)) for s in dict.fromkeys(tuple(s) for s in sets)]
     where = window_sql(period.start, period.end) if layout.dated else "TRUE"
-    return _counts(con, rows, wanted, where)
+    return _counts(con, rows, wanted, where, keyed)
 
 
 def medians(
@@ -178,6 +204,15 @@ def medians(
     return out
 
 
+def _one_way_key(key: SetKey, col: str | None) -> tuple[str | None, str | None] | None:
+    """The (split value, category) of a tallied set in one breakdown's table, or None."""
+    cols, values = key
+    if not set(cols) <= {"s", col} or (col is None and cols not in ((), ("s",))):
+        return None
+    named = dict(zip(cols, values, strict=True))
+    return named.get("s"), named.get(col) if col else None
+
+
 def one_way_cells(
     counts: dict[SetKey, int], gaps: dict[SetKey, int], layout: Layout, breakdown: str
 ) -> dict[tuple[str | None, str | None], tuple[int, int | None]]:
@@ -185,12 +220,21 @@ def one_way_cells(
     with its gap to all time (None where there is none)."""
     col = layout.col(breakdown) if breakdown else None
     out = {}
-    for (cols, values), units in counts.items():
-        if not set(cols) <= {"s", col} or (col is None and cols not in ((), ("s",))):
-            continue
-        named = dict(zip(cols, values, strict=True))
-        out[(named.get("s"), named.get(col) if col else None)] = (
-            units,
-            gaps.get((cols, values)) or None,
-        )
+    for key, units in counts.items():
+        cell = _one_way_key(key, col)
+        if cell is not None:
+            out[cell] = (units, gaps.get(key) or None)
+    return out
+
+
+def one_way_keys(
+    keys: dict[SetKey, int | None], layout: Layout, breakdown: str
+) -> dict[tuple[str | None, str | None], int | None]:
+    """One breakdown's cell keys, keyed as :func:`one_way_cells` keys its cells."""
+    col = layout.col(breakdown) if breakdown else None
+    out = {}
+    for key, ck in keys.items():
+        cell = _one_way_key(key, col)
+        if cell is not None:
+            out[cell] = ck
     return out

@@ -3,7 +3,11 @@
 Built from the release's ``identity`` and ``record`` tables (already normalised and
 validated by the source mappings) into the temporary table ``_ju_lk_input``. Derived
 columns are computed here, once, so the model's SQL stays engine-neutral: date of birth
-parts and day number, postcode sector, nickname groups and double metaphone codes.
+parts and day number, postcode sector, nickname groups and double metaphone codes, name
+parts and a surname's family part (title names such as SINGH or BEGUM set aside), the
+identifiers of declared kinds keyed by their scope (``identity_id``; the first one's
+halves too, one of which a mistyped character leaves whole), and the words and
+house number of a free-text address (``identity_address``, less the postcode found in it).
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ INPUT_COLUMNS = (
     "forename_canonical",
     "forename_dm1",
     "forename_dm2",
+    "forename_parts",
     "surname_parts",
+    "surname_core",
+    "surname_title",
     "surname_dm1",
     "surname_dm2",
     "dob",
@@ -57,6 +64,15 @@ INPUT_COLUMNS = (
     "upn",
     "pnc_id",
     "local_key",
+    "id_keys",
+    "id_kinds",
+    "id_key",
+    "id_head",
+    "id_tail",
+    "name_key",
+    "name_nodob",
+    "address_tokens",
+    "house_number",
     "fingerprint",
 )
 
@@ -80,7 +96,50 @@ def fingerprint_sql(alias: str) -> str:
     return f"md5(concat_ws('|', {parts}))"
 
 
-def _input_sql() -> str:
+def _address_sql(present: bool) -> str:
+    """One address per record (``identity_address``): its words less the postcode."""
+    if not present:
+        return (
+            "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_record_id, "
+            "NULL::VARCHAR[] AS address_tokens, NULL::VARCHAR AS house_number WHERE false"
+        )
+    words = "string_split(trim(replace(a.address, coalesce(a.postcode, chr(31)), '')), ' ')"
+    return (
+        "SELECT source, source_record_id, CASE WHEN len(t) > 0 THEN t END AS address_tokens, "
+        "nullif(regexp_extract(addr, '(^| )([0-9]+[A-Z]?)( |$)', 2), '') AS house_number "
+        f"FROM (SELECT a.source, a.source_record_id, any_value(a.address) AS addr, "
+        f"list_distinct(list_filter(any_value({words}), lambda w: length(w) >= 2 "
+        "OR regexp_matches(w, '^[0-9]+$'))) AS t "
+        "FROM identity_address a WHERE a.address IS NOT NULL GROUP BY ALL)"
+    )
+
+
+def _ids_sql(present: bool) -> str:
+    """Identifiers of declared kinds (``identity_id``) per record, keyed by their scope:
+    a ``shared`` kind compares across agencies, an ``agency`` kind within one only."""
+    if not present:
+        return (
+            "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_record_id, "
+            "NULL::VARCHAR[] AS id_keys, NULL::VARCHAR[] AS id_kinds WHERE false"
+        )
+    kind = "x.kind || CASE WHEN x.scope = 'shared' THEN '' ELSE '@' || r.agency END"
+    return (
+        f"SELECT x.source, x.source_record_id, "
+        f"list_sort(list(DISTINCT {kind} || ':' || x.value)) AS id_keys, "
+        f"list(DISTINCT {kind}) AS id_kinds FROM identity_id x "
+        "JOIN record r USING (source, source_record_id) WHERE x.value IS NOT NULL GROUP BY ALL"
+    )
+
+
+def _half_sql(side: str) -> str:
+    """The first identifier's kind and the first (``left``) or last (``right``) half of
+    its value: one mistyped character leaves one half whole."""
+    kind = "split_part(d.id_keys[1], ':', 1)"
+    value = f"substr(d.id_keys[1], length({kind}) + 2)"
+    return f"{kind} || ':' || {side}({value}, length({value}) // 2)"
+
+
+def _input_sql(*, addresses: bool = True, ids: bool = True) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
     SELECT
@@ -93,7 +152,10 @@ def _input_sql() -> str:
       END AS forename_groups,
       fn.canonical AS forename_canonical,
       fn.dm1 AS forename_dm1, fn.dm2 AS forename_dm2,
+      fn.parts AS forename_parts,
       sn.parts AS surname_parts,
+      sn.core AS surname_core,
+      coalesce(sn.title, false) AS surname_title,
       sn.dm1 AS surname_dm1, sn.dm2 AS surname_dm2,
       i.dob,
       strftime(i.dob, '%Y-%m-%d') AS dob_str,
@@ -108,31 +170,63 @@ def _input_sql() -> str:
       coalesce(i.postcode_district, split_part(i.postcode, ' ', 1)) AS postcode_district,
       i.nhs_number, i.upn, i.pnc_id,
       CASE WHEN i.local_id IS NOT NULL THEN r.agency || ':' || i.local_id END AS local_key,
+      d.id_keys, d.id_kinds, d.id_keys[1] AS id_key,
+      {_half_sql("left")} AS id_head,
+      {_half_sql("right")} AS id_tail,
+      fn.norm || ' ' || sn.norm AS name_key,
+      CASE WHEN i.dob IS NULL AND coalesce(i.postcode_district, i.postcode) IS NULL
+           THEN fn.norm || ' ' || sn.norm END AS name_nodob,
+      ad.address_tokens, ad.house_number,
       {fingerprint_sql("i")} AS fingerprint
     FROM identity i
     JOIN record r USING (source, source_record_id)
     LEFT JOIN _ju_lk_names fn ON fn.name = i.forename
     LEFT JOIN _ju_lk_names sn ON sn.name = i.surname
     LEFT JOIN _ju_lk_names pn ON pn.name = i.preferred_name
+    LEFT JOIN ({_ids_sql(ids)}) d ON d.source = i.source
+      AND d.source_record_id = i.source_record_id
+    LEFT JOIN ({_address_sql(addresses)}) ad ON ad.source = i.source
+      AND ad.source_record_id = i.source_record_id
     """
 
 
-def prepare_input(con: duckdb.DuckDBPyConnection) -> int:
-    """Create ``_ju_lk_input`` from ``identity`` and ``record``; return its row count."""
+def prepare_input(
+    con: duckdb.DuckDBPyConnection, *, only: str | None = None, out: str = INPUT_TABLE
+) -> int:
+    """Create ``out`` (``_ju_lk_input``) from ``identity`` and ``record``; return its row
+    count. ``only`` is a table of ``(source, source_record_id)``: those records alone."""
+    ident = (
+        "identity"
+        if only is None
+        else f"(SELECT * FROM identity SEMI JOIN {only} USING (source, source_record_id))"
+    )
     names = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT n FROM (SELECT forename AS n FROM identity UNION ALL "
-            "SELECT surname FROM identity UNION ALL SELECT preferred_name FROM identity) "
+            f"SELECT DISTINCT n FROM (SELECT forename AS n FROM {ident} UNION ALL "
+            f"SELECT surname FROM {ident} UNION ALL SELECT preferred_name FROM {ident}) "
             "WHERE n IS NOT NULL"
         ).fetchall()
     ]
     con.register("_ju_lk_names_arrow", name_features(names))
     con.execute("CREATE OR REPLACE TEMP TABLE _ju_lk_names AS SELECT * FROM _ju_lk_names_arrow")
     con.unregister("_ju_lk_names_arrow")
-    con.execute(_input_sql())
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND database_name = current_database() "
+            "AND table_name IN ('identity_address', 'identity_id')"
+        ).fetchall()
+    }
+    sql = _input_sql(addresses="identity_address" in have, ids="identity_id" in have)
+    if only is not None:
+        sql = sql.replace(f"TEMP TABLE {INPUT_TABLE} AS", f"TEMP TABLE {out} AS").replace(
+            "FROM identity i", f"FROM {ident} i"
+        )
+    con.execute(sql)
     con.execute("DROP TABLE _ju_lk_names")
-    row = con.execute(f"SELECT count(*) FROM {INPUT_TABLE}").fetchall()[0]
+    row = con.execute(f"SELECT count(*) FROM {out}").fetchall()[0]
     return int(row[0])
 
 

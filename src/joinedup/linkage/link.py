@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from joinedup.config.model import LinkageConfig, PartnershipConfig
+from joinedup.linkage.encoded_link import encoded_pairs
 from joinedup.linkage.exact import exact_edges_sql
 from joinedup.linkage.features import (
     INPUT_TABLE,
@@ -39,6 +41,18 @@ from joinedup.linkage.features import (
     probabilistic_input,
 )
 from joinedup.linkage.ids import assign_person_ids
+from joinedup.linkage.incremental import (
+    Store,
+    add_change_keys,
+    blocking_partners_sql,
+    database_path,
+    open_store,
+    reuse_input,
+    stable_id_rows,
+    store_dir,
+    stored_scores_sql,
+    write_store,
+)
 from joinedup.linkage.report import LinkOutcome, ReportRow, report_rows, truth_metrics, write_report
 from joinedup.linkage.resolve import carry_over, cluster_records, nodes_full, nodes_incremental
 from joinedup.linkage.review import decisions_table
@@ -63,6 +77,22 @@ _TEMP = (
     "_ju_lk_prev_rp",
     "_ju_lk_node",
     "_ju_lk_touch",
+    "_ju_lk_fresh",
+)
+
+
+# the kept persons' own links (copied into ``link_pair`` by ``write_tables``) by number
+_KEPT_LINKS_SQL = (
+    "SELECT least(a.unique_id, b.unique_id) AS unique_id_l, "
+    "greatest(a.unique_id, b.unique_id) AS unique_id_r, p.match_weight, p.match_probability, "
+    f"p.blocking_rule AS match_key FROM _ju_prev.link_pair p JOIN {INPUT_TABLE} a "
+    "ON a.source = p.source_l AND a.source_record_id = p.source_record_id_l "
+    f"JOIN {INPUT_TABLE} b ON b.source = p.source_r AND b.source_record_id = p.source_record_id_r "
+    "WHERE p.status = 'linked' AND p.match_weight IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM _ju_lk_touch t WHERE t.source = p.source_l "
+    "AND t.source_record_id = p.source_record_id_l) "
+    "AND NOT EXISTS (SELECT 1 FROM _ju_lk_touch t WHERE t.source = p.source_r "
+    "AND t.source_record_id = p.source_record_id_r)"
 )
 
 
@@ -134,21 +164,34 @@ def link_persons(
     decisions: Sequence[tuple[str, str, str, str, str]] = (),
     truth: Path | None = None,
     voluntary_sources: Sequence[str] = (),
+    relink: bool = False,
 ) -> LinkOutcome:
     """Resolve every record into a person; see the module docstring.
 
     ``previous`` is the previous release's DuckDB file (ids persist from it and an
-    incremental build reuses its model and scores); ``decisions`` are review decisions
-    ``(left_source, left_id, right_source, right_id, match|non_match)``; ``truth`` is a
-    ``record_person.csv`` to measure the result against (synthetic data).
+    incremental build reuses its model, scores and reuse store); ``decisions`` are review
+    decisions ``(left_source, left_id, right_source, right_id, match|non_match)``;
+    ``truth`` is a ``record_person.csv`` to measure the result against (synthetic data);
+    ``relink`` relinks every record (``joinedup build --relink``), reusing the stored
+    model unless the data has moved too far since it was trained.
     """
     clock = _Clock()
-    n = prepare_input(con)
+    prev_path = Path(previous) if previous is not None and Path(previous).is_file() else None
+    store = open_store(prev_path)
+    own = database_path(con)
+    fresh: int | None = None
+    if store is not None:
+        n, fresh = reuse_input(con, store)
+    else:
+        n = prepare_input(con)
+        if own is not None:
+            add_change_keys(con)
+    clock.lap("input")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ju_lk_exact AS {exact_edges_sql(INPUT_TABLE)}")
     clock.lap("identifiers")
     attached = False
-    if previous is not None and Path(previous).is_file():
-        path = str(previous).replace("'", "''")
+    if prev_path is not None:
+        path = str(prev_path).replace("'", "''")
         con.execute(f"ATTACH '{path}' AS _ju_prev (READ_ONLY)")
         attached = True
     try:
@@ -162,12 +205,33 @@ def link_persons(
             truth=truth,
             voluntary_sources=voluntary_sources,
             clock=clock,
+            run=_Run(store=store, fresh=fresh, own=own, relink=relink),
         )
     finally:
         for t in _TEMP:
             con.execute(f"DROP TABLE IF EXISTS {t}")
         if attached:
             con.execute("DETACH _ju_prev")
+
+
+class _Run:
+    """What this build brings from the previous one, and where its own store goes."""
+
+    def __init__(
+        self, *, store: Store | None, fresh: int | None, own: Path | None, relink: bool
+    ) -> None:
+        self.store = store
+        self.fresh = fresh
+        self.own = own
+        self.relink = relink
+
+
+def _trained(prev_model: dict[str, str]) -> dict[str, float]:
+    try:
+        info = json.loads(prev_model.get("trained", "{}"))
+    except ValueError:
+        info = {}
+    return {"records": float(info.get("records", 0)), "moved": float(info.get("moved", 0))}
 
 
 def _link(
@@ -181,13 +245,16 @@ def _link(
     truth: Path | None,
     voluntary_sources: Sequence[str],
     clock: _Clock,
+    run: _Run,
 ) -> LinkOutcome:
     report: list[ReportRow] = []
     model_rows: dict[str, str] = {}
     prev_model = _previous_model(con) if has_previous else {}
     signature = model_signature(config)
     new_records = records
-    if has_previous and _has_table(con, "_ju_prev", "identity"):
+    if run.fresh is not None:
+        new_records = run.fresh  # the reuse store found them (``_ju_lk_old`` is made)
+    elif has_previous and _has_table(con, "_ju_prev", "identity"):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _ju_lk_old AS SELECT i.* FROM "
             f"{INPUT_TABLE} i JOIN (SELECT source, source_record_id, "
@@ -195,7 +262,9 @@ def _link(
             "USING (source, source_record_id, fingerprint)"
         )
         new_records = records - int(con.execute("SELECT count(*) FROM _ju_lk_old").fetchall()[0][0])
+    clock.lap("changes")
     crowded = probabilistic_input(con) if config.probabilistic else 0
+    clock.lap("crowded")
     probabilistic = config.probabilistic and records - crowded >= config.min_records
     mode = "identifiers"
     con.execute(
@@ -203,17 +272,42 @@ def _link(
         "match_weight DOUBLE, match_probability DOUBLE, match_key VARCHAR)"
     )
     if probabilistic:
+        fits = prev_model.get("signature") == signature and "model" in prev_model
+        trained = _trained(prev_model)
+        moved = trained["moved"] + new_records
+        moved_share = moved / records if records else 1.0
+        reuse_model = fits and moved_share <= config.retrain_share
         incremental = (
-            config.incremental
-            and prev_model.get("signature") == signature
-            and "model" in prev_model
+            reuse_model
+            and config.incremental
+            and not run.relink
             and _has_table(con, "_ju_prev", "link_pair")
             and new_records <= config.relink_share * records
         )
         mode = "incremental" if incremental else "full"
-        model_rows, score_rows = _score(con, config, records, crowded, mode, prev_model, clock)
+        model_rows, score_rows = _score(
+            con, config, records, crowded, mode, prev_model, clock, reuse_model=reuse_model
+        )
         report.extend(score_rows)
         model_rows["signature"] = signature
+        model_rows["trained"] = json.dumps(
+            {"records": trained["records"], "moved": moved}
+            if reuse_model
+            else {"records": records, "moved": 0}
+        )
+        report.append(
+            ReportRow(
+                "run",
+                "model",
+                moved_share if reuse_model else 0.0,
+                _model_note(reuse_model, fits, moved_share, config),
+            )
+        )
+    report.append(
+        ReportRow("run", "reuse_store", None, "used" if run.store is not None else "none")
+    )
+    if run.relink:
+        report.append(ReportRow("run", "relink", None, "asked for (joinedup build --relink)"))
     # review decisions
     n_dec = decisions_table(con, list(decisions), inp=INPUT_TABLE, out="_ju_lk_dec")
     prev_rp = None
@@ -230,14 +324,34 @@ def _link(
     else:
         nodes_full(con)
     if mode == "incremental":
-        carry_over(con, kept=kept)
+        carry_over(
+            con, kept=kept, stored=stored_scores_sql(run.store) if run.store is not None else None
+        )
+    clock.lap("carry")
+    # issue 19: pairs that involve an encoded record, scored on their encodings
+    encoded_pairs(con, config, inp=INPUT_TABLE)
     cluster_records(con, config)
     clock.lap("cluster")
     changes = assign_person_ids(
         con, secret, clusters="_ju_lk_cluster", inp=INPUT_TABLE, previous=prev_rp, out="_ju_lk_pid"
     )
-    persons = write_tables(con, config, changes, kept=kept)
     clock.lap("ids")
+    persons = write_tables(con, config, changes, kept=kept)
+    clock.lap("tables")
+    if prev_rp is not None and _has_table(con, "temp", "_ju_lk_old"):
+        report.extend(ReportRow("stable_ids", k, v, d) for k, v, d in stable_id_rows(con))
+    # this build's reuse store, beside its database (an incremental build on a release
+    # without one adds the kept persons' own links, read from its ``link_pair``)
+    if run.own is not None:
+        write_store(
+            con,
+            store_dir(run.own),
+            previous=run.store,
+            incremental=mode == "incremental",
+            tag=uuid.uuid4().hex[:12],
+            kept_links_sql=_KEPT_LINKS_SQL if kept and run.store is None else None,
+        )
+        clock.lap("store")
     outcome = LinkOutcome(
         persons=persons,
         records=records,
@@ -256,7 +370,25 @@ def _link(
     outcome.seconds = dict(clock.seconds)
     report.extend(report_rows(con, config, outcome, n_dec))
     write_report(con, report, model_rows, config, mode)
+    clock.lap("report")
+    outcome.seconds = dict(clock.seconds)
     return outcome
+
+
+def _model_note(reuse: bool, fits: bool, moved_share: float, config: LinkageConfig) -> str:
+    """Why the model was reused or trained, for the report and ``joinedup build``."""
+    limit = f"retrain above {config.retrain_share:.0%}"
+    if reuse:
+        return (
+            f"reused: {moved_share:.1%} of records new or changed since it was trained "
+            f"({limit}, linkage.retrain_share)"
+        )
+    if not fits:
+        return "trained: no earlier model of this design"
+    return (
+        f"trained: {moved_share:.1%} of records new or changed since the earlier model was "
+        f"trained ({limit}, linkage.retrain_share)"
+    )
 
 
 def _score(
@@ -267,6 +399,8 @@ def _score(
     mode: str,
     prev_model: dict[str, str],
     clock: _Clock,
+    *,
+    reuse_model: bool = False,
 ) -> tuple[dict[str, str], list[ReportRow]]:
     from joinedup.linkage import model as lm
     from joinedup.linkage.engine import make_engine
@@ -275,7 +409,11 @@ def _score(
     rows: list[ReportRow] = []
     out: dict[str, str] = {}
     try:
-        if mode == "full":
+        if mode == "full" and reuse_model:
+            linker = lm.load_linker(engine, json.loads(prev_model["model"]))
+            summary = lm.score_all(engine, linker, config.review_threshold)
+            out["training"] = prev_model.get("training", "{}")
+        elif mode == "full":
             linker, notes = lm.train_linker(
                 engine,
                 records=records - crowded,
@@ -292,9 +430,13 @@ def _score(
                 "CREATE OR REPLACE TEMP TABLE _ju_lk_new AS SELECT * FROM "
                 f"{PROBABILISTIC_TABLE} WHERE unique_id NOT IN (SELECT unique_id FROM _ju_lk_old)"
             )
+            # the unchanged records that some blocking rule pairs with a new one: scoring
+            # against these finds every pair that scoring against everyone would
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _ju_lk_oldp AS SELECT * FROM _ju_lk_old "
-                f"WHERE unique_id IN (SELECT unique_id FROM {PROBABILISTIC_TABLE})"
+                "CREATE OR REPLACE TEMP TABLE _ju_lk_oldp AS SELECT * FROM "
+                f"{PROBABILISTIC_TABLE} WHERE unique_id IN (SELECT unique_id FROM _ju_lk_old) "
+                "AND unique_id IN "
+                f"({blocking_partners_sql(PROBABILISTIC_TABLE, '_ju_lk_new')})"
             )
             summary = lm.score_new(
                 engine,
@@ -314,6 +456,7 @@ def _score(
         "UPDATE _ju_lk_scored SET match_key = "
         + _case_sql("match_key", {str(i): n for i, n in enumerate(names)})
     )
+    rows.append(ReportRow("run", "pairs_scored", float(summary.pairs_scored)))
     for rule, count in summary.pairs_by_rule.items():
         rows.append(ReportRow("blocking", rule, float(count), "candidate pairs scored"))
     for w, count in summary.weight_histogram:
@@ -335,9 +478,11 @@ def link_stage(
     partnership_dir: Path,
     config: PartnershipConfig,
     previous: Path | None,
+    relink: bool = False,
 ) -> int:
     """The build's ``link`` stage: decisions from the app state, truth when the partnership
-    folder has ``truth/record_person.csv`` (synthetic data); returns the number of persons."""
+    folder has ``truth/record_person.csv`` (synthetic data); returns the number of persons.
+    ``relink`` relinks every record (``joinedup build --relink``)."""
     from joinedup.linkage.review import load_decisions
 
     base = Path(partnership_dir)
@@ -350,5 +495,6 @@ def link_stage(
         decisions=load_decisions(base),
         truth=base / "truth" / "record_person.csv",
         voluntary_sources=[s.id for s in config.sources if s.agency in voluntary],
+        relink=relink,
     )
     return outcome.persons

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from joinedup.linkage.engine import LinkageEngine
-from joinedup.linkage.features import PROBABILISTIC_TABLE
+from joinedup.linkage.features import INPUT_TABLE, PROBABILISTIC_TABLE
 from joinedup.linkage.settings import (
     BLOCKING_RULES,
+    DOB_APART_M,
     EM_RULES,
     PRIOR_RECALL,
     PRIOR_RULES,
@@ -94,7 +95,60 @@ def train_linker(
         except Exception as exc:  # too few pairs to learn from: keep the other sessions
             notes.setdefault("em_skipped", []).append(f"{rule}: {type(exc).__name__}")
     notes["em_sessions"] = sessions
+    notes.update(dob_apart_from_identifiers(engine, linker))
     return linker, notes
+
+
+# Pairs that trusted identifiers link (``_ju_lk_exact``) are pairs known to be one person:
+# how often their dates of birth lie a year or more apart, or within a year with two
+# parts differing, is measured on them. At least this many such pairs are needed.
+LABELLED_PAIRS_MIN = 1000
+EXACT_TABLE = "_ju_lk_exact"
+_DOB_APART_SQL = f"""
+SELECT count(*),
+  count(*) FILTER (WHERE far AND abs(days_l - days_r) <= 365),
+  count(*) FILTER (WHERE far AND abs(days_l - days_r) > 365)
+FROM (SELECT a.dob_days AS days_l, b.dob_days AS days_r,
+        a.dob_str <> b.dob_str
+        AND NOT (a.dob_year = b.dob_year AND a.dob_day = b.dob_month AND a.dob_month = b.dob_day)
+        AND (CASE WHEN a.dob_year = b.dob_year THEN 1 ELSE 0 END
+             + CASE WHEN a.dob_month = b.dob_month THEN 1 ELSE 0 END
+             + CASE WHEN a.dob_day = b.dob_day THEN 1 ELSE 0 END) < 2 AS far
+      FROM {EXACT_TABLE} e JOIN {INPUT_TABLE} a ON a.unique_id = e.unique_id_l
+      JOIN {INPUT_TABLE} b ON b.unique_id = e.unique_id_r
+      WHERE a.dob_str IS NOT NULL AND b.dob_str IS NOT NULL)
+"""
+# the levels it measures, by their labels in ``settings._dob``
+_WITHIN_YEAR, _APART = "Within a year", "All other comparisons"
+
+
+def dob_apart_from_identifiers(engine: LinkageEngine, linker: Any) -> dict[str, Any]:
+    """The m probabilities of the two date-of-birth levels EM is not trusted with, from
+    the pairs trusted identifiers link; ``settings.DOB_APART_M`` stays the least.
+
+    EM cannot learn them safely (namesakes sharing an address look like one person to
+    it), but pairs linked by an NHS number, a UPN, a PNC id or an identifier of a
+    declared kind are one person whatever their names: the share whose dates of birth
+    lie apart is what m means. In a partnership whose agencies record dates of birth
+    well that share is below the fixed value, which then stands; where a date of birth is
+    often replaced outright (FEBRL's corruption), the measured share counts instead.
+    """
+    found = engine.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [EXACT_TABLE]
+    ).fetchall()[0][0]
+    if not found:
+        return {}
+    n, within, apart = engine.con.execute(_DOB_APART_SQL).fetchall()[0]
+    if not n or n < LABELLED_PAIRS_MIN:
+        return {"dob_apart_labelled_pairs": int(n or 0)}
+    measured = {_WITHIN_YEAR: within / n, _APART: apart / n}
+    used: dict[str, float] = {}
+    dob = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "dob")
+    for level in dob.comparison_levels:
+        if not level.is_null_level and level.label_for_charts in measured:
+            level.m_probability = max(DOB_APART_M, measured[level.label_for_charts])
+            used[level.label_for_charts] = float(level.m_probability)
+    return {"dob_apart_labelled_pairs": int(n), "dob_apart_m": used}
 
 
 def load_linker(

@@ -21,9 +21,38 @@ from importlib import resources
 import pyarrow as pa
 from metaphone import doublemetaphone
 
-__all__ = ["NicknameTable", "load_nicknames", "name_features", "normalise_name"]
+__all__ = [
+    "TITLE_NAMES",
+    "NicknameTable",
+    "load_nicknames",
+    "name_features",
+    "normalise_name",
+    "surname_core",
+]
 
 _STRIP = re.compile(r"[^A-Z]")
+
+#: Names that say a person's religion or sex rather than their family (issue 15): a Sikh
+#: child is SINGH or KAUR to one agency and GILL to another; a Bangladeshi girl BEGUM or
+#: KHATUN or her family's name. Compared as missing, not as a different surname.
+TITLE_NAMES = frozenset({"SINGH", "KAUR", "BEGUM", "KHATUN", "BIBI"})
+# gendered surname endings (Polish, Czech, Slovak): Kowalska is Kowalski's daughter
+_GENDERED = (("SKA", "SKI"), ("CKA", "CKI"), ("DZKA", "DZKI"), ("OVA", ""))
+
+
+def surname_core(parts: list[str]) -> str | None:
+    """A surname's family part: title names left out, gendered endings made masculine."""
+    kept = [p for p in parts if p not in TITLE_NAMES]
+    if not kept:
+        return None
+    out = []
+    for part in kept:
+        for fem, masc in _GENDERED:
+            if part.endswith(fem) and len(part) > len(fem) + 2:
+                part = part[: -len(fem)] + masc
+                break
+        out.append(part)
+    return "".join(out)
 
 
 def normalise_name(name: str) -> str:
@@ -78,14 +107,20 @@ def name_features(names: list[str]) -> pa.Table:
     itself, so that two names "share a group" exactly when they are equal or nickname
     equivalent. ``canonical`` is the first group's formal name (or the name itself), for
     blocking on nickname-normalised forenames. ``parts`` are the pieces of a
-    double-barrelled or multi-part name.
+    double-barrelled or multi-part name; ``core`` the family part of a surname
+    (:func:`surname_core`); ``title`` whether the name is only a title name
+    (:data:`TITLE_NAMES`).
     """
     table = load_nicknames()
     norm, dm1, dm2, groups, canonical, parts = [], [], [], [], [], []
+    core: list[str | None] = []
+    title: list[bool] = []
     for name in names:
         n = normalise_name(name)
         pieces = [q for q in (normalise_name(x) for x in re.split(r"[-\s]+", name)) if q]
         parts.append(pieces or None)
+        core.append(surname_core(pieces))
+        title.append(bool(pieces) and all(q in TITLE_NAMES for q in pieces))
         codes = doublemetaphone(n) if n else ("", "")
         gids = table.index.get(n, ())
         norm.append(n or None)
@@ -102,5 +137,7 @@ def name_features(names: list[str]) -> pa.Table:
             "groups": pa.array(groups, pa.list_(pa.string())),
             "canonical": pa.array(canonical, pa.string()),
             "parts": pa.array(parts, pa.list_(pa.string())),
+            "core": pa.array(core, pa.string()),
+            "title": pa.array(title, pa.bool_()),
         }
     )

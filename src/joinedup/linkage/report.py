@@ -12,12 +12,20 @@ Rows are ``(section, item, value, detail)``:
 - ``flags``: clusters flagged as looking wrong, by flag;
 - ``review``: pairs waiting for review and decisions applied;
 - ``changes``: person ids new, merged, split, removed since the previous release;
-- ``truth_pairs`` / ``truth_clusters``: precision, recall and F1 when truth is available.
+- ``truth_pairs`` / ``truth_clusters``: precision, recall and F1 when truth is available,
+  with ``cross_*`` over pairs of records from two agencies (the links that join agencies up);
+- ``fairness_truth``: precision and recall by ethnic group, sex and age band against truth
+  (item ``dimension|group|metric``, detail the group's persons); ``fairness_indicators``:
+  the truth-free indicators by the same groups, in every release; ``fairness_gap``: the
+  largest gap between groups for each figure, named in the detail (``linkage.fairness``);
+- ``labels``: the model against reviewers' decisions, and the comparisons it leaned on for
+  the pairs it got wrong (``linkage.labels``).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,11 +35,20 @@ import duckdb
 import pyarrow as pa
 
 from joinedup.config.model import LinkageConfig
+from joinedup.linkage.fairness import (
+    FairnessFigure,
+    gap_rows,
+    indicator_figures,
+    truth_fairness,
+)
+from joinedup.linkage.labels import label_figures, leaned_on
 from joinedup.linkage.tables import insert_rows
 
 __all__ = [
     "LinkOutcome",
     "ReportRow",
+    "fairness_rows",
+    "label_rows",
     "report_rows",
     "truth_metrics",
     "truth_metrics_from_tables",
@@ -65,6 +82,10 @@ def truth_metrics_from_tables(
     a record from ``voluntary_sources``.
     """
     vol = ", ".join("'" + s.replace("'", "''") + "'" for s in voluntary_sources) or "NULL"
+    # across agencies, and by group, need the release's record and identity tables
+    cross = (
+        _cross_source(con, predicted=predicted, truth=truth) if _has_tables(con, "record") else {}
+    )
     # one pass over the records into (predicted, true) cells; every figure comes from those
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_cells AS "
@@ -114,6 +135,49 @@ def truth_metrics_from_tables(
         "cluster_recall": c_recall,
         "cluster_f1": _f1(c_precision, c_recall),
         "cluster_exact": exact / n_true if n_true else 1.0,
+        **cross,
+    }
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    got = con.execute(
+        "SELECT count(DISTINCT table_name) FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND table_name IN "
+        f"({', '.join('?' for _ in names)})",
+        list(names),
+    ).fetchall()[0][0]
+    return int(got) == len(names)
+
+
+def _cross_source(
+    con: duckdb.DuckDBPyConnection, *, predicted: str, truth: str
+) -> dict[str, float]:
+    """Precision, recall and F1 over pairs of records held by two different agencies."""
+    row = con.execute(
+        f"""
+        WITH r AS (SELECT p.person_id AS pp, t.person_id AS tp, rc.agency
+                   FROM {predicted} p JOIN {truth} t USING (source, source_record_id)
+                   JOIN record rc USING (source, source_record_id)),
+        cross_pairs AS (
+          SELECT k, sum(n * (n - 1) / 2) - sum(same) AS pairs FROM (
+            SELECT k, sum(na) AS n, sum(na * (na - 1) / 2) AS same FROM (
+              SELECT k, agency, count(*)::DOUBLE AS na FROM (
+                SELECT 'c:' || pp || chr(31) || tp AS k, agency FROM r
+                UNION ALL SELECT 'p:' || pp, agency FROM r
+                UNION ALL SELECT 't:' || tp, agency FROM r) GROUP BY ALL)
+            GROUP BY k) GROUP BY k)
+        SELECT sum(pairs) FILTER (WHERE k LIKE 'c:%'), sum(pairs) FILTER (WHERE k LIKE 'p:%'),
+               sum(pairs) FILTER (WHERE k LIKE 't:%') FROM cross_pairs
+        """
+    ).fetchall()[0]
+    tp, pred, true = (float(x or 0) for x in row)
+    precision = tp / pred if pred else 1.0
+    recall = tp / true if true else 1.0
+    return {
+        "cross_pairs_true": true,
+        "cross_precision": precision,
+        "cross_recall": recall,
+        "cross_f1": _f1(precision, recall),
     }
 
 
@@ -135,9 +199,20 @@ def truth_metrics(
         f"person_id FROM read_csv('{path}', header = true, all_varchar = true)"
     )
     try:
-        return truth_metrics_from_tables(
+        out = truth_metrics_from_tables(
             con, predicted=predicted, truth="_ju_lk_truth", voluntary_sources=voluntary_sources
         )
+        # by group (ethnic group, sex, age band): keys "fairness|dimension|group|metric",
+        # with the group's persons under "fairness_persons|dimension|group"
+        fairness = (
+            truth_fairness(con, predicted=predicted, truth="_ju_lk_truth")
+            if _has_tables(con, "record", "identity")
+            else []
+        )
+        for f in fairness:
+            out[f"fairness|{f.key}"] = f.value
+            out[f"fairness_persons|{f.dimension}|{f.group}"] = float(f.persons)
+        return out
     finally:
         con.execute("DROP TABLE IF EXISTS _ju_lk_truth")
 
@@ -194,9 +269,50 @@ def report_rows(
         rows += [ReportRow(section, str(k), float(v)) for k, v in con.execute(sql).fetchall()]
     rows.append(ReportRow("review", "decisions_applied", float(n_dec)))
     rows += [ReportRow("changes", k, float(v)) for k, v in sorted(outcome.changes.items())]
+    truth_figures: list[FairnessFigure] = []
     for k, v in outcome.truth.items():
+        if k.startswith("fairness_persons|"):
+            continue
+        if k.startswith("fairness|"):
+            dim, group, metric = k.split("|")[1:]
+            persons = int(outcome.truth.get(f"fairness_persons|{dim}|{group}", 0))
+            truth_figures.append(FairnessFigure(dim, group, metric, v, persons))
+            continue
         section = "truth_clusters" if k.startswith(("cluster", "persons")) else "truth_pairs"
         rows.append(ReportRow(section, k, v))
+    rows += fairness_rows(truth_figures, indicator_figures(con))
+    return rows
+
+
+def fairness_rows(truth: list[FairnessFigure], indicators: list[FairnessFigure]) -> list[ReportRow]:
+    """Report rows of the fairness tables and their largest gaps (see ``fairness``)."""
+    rows: list[ReportRow] = []
+    for section, figures in (("fairness_truth", truth), ("fairness_indicators", indicators)):
+        rows += [ReportRow(section, f.key, f.value, str(f.persons)) for f in figures]
+        kind = "truth" if section == "fairness_truth" else "indicators"
+        rows += [
+            ReportRow("fairness_gap", f"{kind}|{dim}|{metric}", gap, detail)
+            for dim, metric, gap, detail in gap_rows(figures)
+        ]
+    return rows
+
+
+def label_rows(
+    con: duckdb.DuckDBPyConnection, config: LinkageConfig, model: str | None
+) -> list[ReportRow]:
+    """Sections ``labels`` and ``labels_leaned_on`` (see ``linkage.labels``)."""
+    figures, wrong = label_figures(con, config)
+    rows = [ReportRow("labels", k, v) for k, v in figures.items()]
+    if model and wrong:
+        for name, bits, pushed in leaned_on(con, json.loads(model), wrong):
+            rows.append(
+                ReportRow(
+                    "labels_leaned_on",
+                    name,
+                    bits,
+                    f"towards the wrong answer in {pushed} of {len(wrong)} pairs",
+                )
+            )
     return rows
 
 
@@ -207,6 +323,7 @@ def write_report(
     config: LinkageConfig,
     mode: str,
 ) -> None:
+    rows = rows + label_rows(con, config, model_rows.get("model"))
     insert_rows(
         con,
         "linkage_report",

@@ -63,13 +63,15 @@ def nodes_incremental(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0])
 
 
-def carry_over(con: duckdb.DuckDBPyConnection, *, kept: bool) -> None:
+def carry_over(con: duckdb.DuckDBPyConnection, *, kept: bool, stored: str | None = None) -> None:
     """Bring the previous release's scores between unchanged records into this build.
 
     When untouched persons are kept whole (``kept``), their own links (status ``linked``,
     neither record touched) are not needed to cluster: ``write_tables`` copies them straight
     into ``link_pair``. Every other score between unchanged records joins
-    ``_ju_lk_scored``.
+    ``_ju_lk_scored``. ``stored`` is SQL for those scores by ``unique_id`` from the reuse
+    store (``incremental.stored_scores_sql``); without it they are read from the previous
+    release's ``link_pair`` by record key.
     """
     if kept:
         # records whose links are looked at again: open ones, and those gone or changed
@@ -80,6 +82,20 @@ def carry_over(con: duckdb.DuckDBPyConnection, *, kept: bool) -> None:
             "UNION SELECT p.source, p.source_record_id FROM _ju_lk_prev_rp p "
             "ANTI JOIN _ju_lk_old o USING (source, source_record_id)"
         )
+    if stored is not None:
+        # a kept person's own links stay out: both records in one closed node
+        within = (
+            " JOIN _ju_lk_node na ON na.unique_id = s.unique_id_l "
+            "JOIN _ju_lk_node nb ON nb.unique_id = s.unique_id_r "
+            "WHERE na.open OR nb.open OR na.node <> nb.node"
+            if kept
+            else ""
+        )
+        con.execute(
+            "INSERT INTO _ju_lk_scored SELECT s.unique_id_l, s.unique_id_r, s.match_weight, "
+            f"s.match_probability, s.match_key FROM ({stored}) s{within}"
+        )
+        return
     keep = (
         "AND (p.status <> 'linked' OR EXISTS (SELECT 1 FROM _ju_lk_touch t "
         "WHERE t.source = p.source_l AND t.source_record_id = p.source_record_id_l) "

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from joinedup.config import PartnershipConfig, SourceConfig, load_config, resolve_source_file
+from joinedup.config.encoding import hub_config
 from joinedup.errors import ConfigError, Problem, SourceError
 from joinedup.pipeline.context import add_mapping_lookups, limit_memory
 from joinedup.pipeline.drops import assess_source
@@ -169,7 +170,7 @@ def check_partnership(
     build's guard measures on loaded rows is checked too. The geography files are always
     read whole, by the build's own code (issue 13)."""
     base = Path(partnership_dir)
-    cfg = load_config(base)
+    cfg = hub_config(load_config(base))  # issue 19: encoded sources as the hub reads them
     cw = resolve_crosswalks(cfg, base)
     con = _check_connection(cfg)
     problems: list[Problem] = []
@@ -229,7 +230,7 @@ def check_source_file(
     (default: the file's name). Nothing in the partnership folder is written.
     """
     base = Path(partnership_dir)
-    cfg = config or load_config(base, check_files=False)
+    cfg = hub_config(config or load_config(base, check_files=False))  # issue 19
     src = next((s for s in cfg.sources if s.id == source_id), None)
     if src is None:
         raise ConfigError(

@@ -13,6 +13,7 @@ from joinedup.errors import ReleaseError
 from joinedup.insight import compute_insight, load_questions
 from joinedup.insight.stage import PREVIOUS
 from joinedup.pipeline.context import BuildContext
+from joinedup.pipeline.language import free_text_language
 from joinedup.release.store import open_current
 
 __all__ = ["answer_questions"]
@@ -37,10 +38,19 @@ def answer_questions(ctx: BuildContext) -> None:
             progress=lambda done, total: ctx.progress("insight", done, total),
             period=ctx.config.insight.default_period,
             authorities={a.code: a.name for a in ctx.config.authorities},
+            secret=ctx.secret,  # issue 19: record keys for cell key perturbation
         )
     finally:
         if previous is not None:
             ctx.con.execute(f"DETACH {PREVIOUS}")
+    # issue 20: words the language guide advises against, counted per source in notes
+    rows = [
+        (source, term, n)
+        for source, counts in free_text_language(ctx.con).items()
+        for term, n in counts.items()
+    ]
+    if rows:
+        ctx.con.executemany("INSERT INTO language_use VALUES (?, ?, ?)", rows)
 
 
 def _attach_previous(ctx: BuildContext) -> tuple[str, str] | None:

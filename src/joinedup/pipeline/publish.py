@@ -4,12 +4,21 @@
 the configuration, code and taxonomy; how long each earlier stage took). The database is
 then closed and ``joinedup.release.store.publish`` makes the staging folder the current
 release in one rename.
+
+A **draft** build (issue 16: ``joinedup build --draft``, the web app's "build a draft",
+or every build when partnership.yaml sets ``build.drafts: true``) ends instead with
+``joinedup.release.drafts.stage_draft``: the release is complete but not current until
+a data lead publishes it (``joinedup publish``). :func:`drafting` chooses for the builds
+run inside it; outside one, ``build.drafts`` decides.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -17,9 +26,38 @@ import duckdb
 from joinedup import __version__
 from joinedup.config import config_sha256
 from joinedup.pipeline.context import TEMP_DIR, BuildContext
+from joinedup.release.drafts import stage_draft
 from joinedup.release.store import publish
 
-__all__ = ["counts", "publish_release"]
+__all__ = ["counts", "drafting", "is_draft", "publish_release"]
+
+#: Whether builds in this context make drafts: True, False, or None (``build.drafts``).
+_DRAFT: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "joinedup_draft_build", default=None
+)
+#: Who started the builds in this context (written into a draft's manifest).
+_BUILT_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "joinedup_built_by", default=None
+)
+
+
+@contextmanager
+def drafting(draft: bool | None = True, *, built_by: str | None = None) -> Iterator[None]:
+    """Builds run inside make drafts (``draft=True``), publish (``False``), or follow
+    ``build.drafts`` (``None``); ``built_by`` is kept in a draft's manifest."""
+    token = _DRAFT.set(draft)
+    by = _BUILT_BY.set(built_by)
+    try:
+        yield
+    finally:
+        _DRAFT.reset(token)
+        _BUILT_BY.reset(by)
+
+
+def is_draft(ctx: BuildContext) -> bool:
+    """Whether this build ends as a draft (see :func:`drafting`)."""
+    chosen = _DRAFT.get()
+    return bool(ctx.config.build.drafts) if chosen is None else chosen
 
 
 def publish_release(ctx: BuildContext) -> None:
@@ -62,10 +100,16 @@ def publish_release(ctx: BuildContext) -> None:
     }
     ctx.totals = counts(ctx)
     manifest.update(ctx.totals)
+    draft = is_draft(ctx)
+    if draft and _BUILT_BY.get():
+        manifest["built_by"] = _BUILT_BY.get()
     con.execute("CHECKPOINT")
     con.close()
     shutil.rmtree(ctx.staging / TEMP_DIR, ignore_errors=True)
-    ctx.release = publish(ctx.partnership_dir, ctx.release_id, manifest)
+    if draft:
+        ctx.release = stage_draft(ctx.partnership_dir, ctx.release_id, manifest)
+    else:
+        ctx.release = publish(ctx.partnership_dir, ctx.release_id, manifest)
 
 
 def counts(ctx: BuildContext) -> dict[str, int]:

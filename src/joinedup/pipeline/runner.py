@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from joinedup.config import PartnershipConfig, load_config, resolve_source_file
+from joinedup.config.encoding import hub_config
 from joinedup.pipeline.context import (
     TEMP_DIR,
     BuildContext,
@@ -28,15 +29,21 @@ from joinedup.pipeline.context import (
 )
 from joinedup.pipeline.derive import derive_tables
 from joinedup.pipeline.drops import SourceDrop, check_accept_drop
+from joinedup.pipeline.encoded import read_encoded
 from joinedup.pipeline.failures import SETUP, build_failure
 from joinedup.pipeline.geography import load_geography
+from joinedup.pipeline.governance_docs import write_governance_docs
 from joinedup.pipeline.guard import guard_sources
 from joinedup.pipeline.insight import answer_questions
 from joinedup.pipeline.link import link_records
 from joinedup.pipeline.mapping import map_sources
+from joinedup.pipeline.objections import apply_objections
+from joinedup.pipeline.panel_events import add_panel_events
+from joinedup.pipeline.participation import load_participation
 from joinedup.pipeline.publish import publish_release
 from joinedup.pipeline.quality import measure_quality
 from joinedup.pipeline.read import read_sources
+from joinedup.pipeline.retention import enforce_retention
 from joinedup.release.store import (
     DB_FILE,
     ReleaseHandle,
@@ -65,12 +72,23 @@ STAGES: tuple[Stage, ...] = (
     # first (issue 13): a reference file's problem is found before any extract is read
     Stage("geography", "Loading geography", load_geography),
     Stage("read", "Reading extracts", read_sources),
+    # issue 19: encodings of encoded sources, kept for linkage only (pipeline/encoded.py)
+    Stage("encoded", "Reading encoded identifiers", read_encoded),
     Stage("map", "Mapping to the canonical model", map_sources),
     Stage("guard", "Checking no source shrank sharply", guard_sources),
+    # issue 19: records past retention, and of people who objected, left out (counted)
+    Stage("retention", "Leaving out records past retention", enforce_retention),
+    Stage("objections", "Honouring objections", apply_objections),
     Stage("quality", "Measuring data quality", measure_quality),
     Stage("link", "Linking persons", link_records),
     Stage("derive", "Deriving persons and places", derive_tables),
+    # issue 20: what children and young people say, placed in areas (pipeline/participation.py)
+    Stage("participation", "Reading what children and young people say", load_participation),
+    # issue 18: panels' decisions and actions, from app state, as events of the release
+    Stage("panels", "Adding panel decisions and actions", add_panel_events),
     Stage("insight", "Answering the questions", answer_questions),
+    # issue 19: the ISA schedule, DPIA annex and ROPA of this configuration (DIR/governance/)
+    Stage("governance", "Writing the governance documents", write_governance_docs),
     Stage("publish", "Publishing the release", publish_release),
 )
 
@@ -105,7 +123,7 @@ def build(
     source shrank sharply or looks cut short, unless ``accept_drop`` names it.
     """
     base = Path(partnership_dir)
-    cfg = load_config(base)
+    cfg = hub_config(load_config(base))  # issue 19: encoded sources as the hub reads them
     accepted = check_accept_drop(cfg, accept_drop)
     taxonomy = load_taxonomy(cfg.taxonomy_version)
     files = _source_files(base, cfg)

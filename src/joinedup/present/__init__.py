@@ -6,7 +6,8 @@
 - :mod:`~joinedup.present.writers`, :mod:`~joinedup.present.i2` and
   :mod:`~joinedup.present.files`: those tables as CSV, Excel, Parquet, GeoJSON and i2
   link CSV files;
-- :mod:`~joinedup.present.assets`: where the shared front-end assets are installed.
+- :mod:`~joinedup.present.assets`: where the shared front-end assets are installed;
+- :mod:`~joinedup.present.pdf`: HTML printed to a tagged PDF by headless Chromium.
 
 Everything here takes figures already protected by ``joinedup.views``; nothing opens a
 release.

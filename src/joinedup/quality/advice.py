@@ -6,6 +6,10 @@ agencies and the exploitation type weigh most). Candidates come from the measure
 missing values, values that fail validation, codes the crosswalk does not know, rows set
 aside in quarantine, a strong identifier the extract does not carry at all, duplicate ids
 and an old extract.
+
+Advice names a source by its dataset's name (``source.dataset``), never its id, and holds
+no count of rows: counts of records are protected like counts of people, so the page
+shows ``records_affected`` beside the advice through the tier's disclosure policy.
 """
 
 from __future__ import annotations
@@ -83,6 +87,12 @@ def _pct(n: int, d: int) -> str:
     return f"{100 * n / d:.0f}%" if d else "0%"
 
 
+def _name(source: dict[str, object] | None, src: str) -> str:
+    """A source in words: its dataset's name, or its id when it has none."""
+    name = str((source or {}).get("dataset") or "").strip()
+    return name or src
+
+
 def advise(
     sources: list[dict[str, object]],
     fields: list[dict[str, object]],
@@ -110,6 +120,7 @@ def advise(
         mapped.setdefault(src, set()).add(field)
         weight = FIELD_WEIGHTS.get(field, 0.5)
         agency = str(s["agency"])
+        name = _name(s, src)
         missing = rows - filled
         if missing and weight >= 1:
             out.append(
@@ -118,8 +129,8 @@ def advise(
                     src,
                     field,
                     "completeness",
-                    f"Record {_label(field)} ({col} in {src}): {_pct(missing, rows)} of rows "
-                    "leave it blank.",
+                    f"Record {_label(field)} (column {col} in {name}): {_pct(missing, rows)} "
+                    "of rows leave it blank.",
                     missing,
                     missing * weight,
                 )
@@ -131,8 +142,8 @@ def advise(
                     src,
                     field,
                     "validity",
-                    f"Add the codes in {col} ({src}) that the crosswalk does not know: "
-                    f"{unmapped:,} rows hold one (see unmapped_code in the release).",
+                    f"Add the codes in column {col} of {name} that the crosswalk does not "
+                    "know to the crosswalk (the page lists them for the agency's data lead).",
                     unmapped,
                     unmapped * max(weight, 1.0),
                 )
@@ -145,9 +156,9 @@ def advise(
                     src,
                     field,
                     "validity",
-                    f"Check {_label(field)} ({col} in {src}): {_pct(invalid, filled)} of the "
-                    "values filled in fail validation (check digit, format or a date out of "
-                    "range).",
+                    f"Check {_label(field)} (column {col} in {name}): "
+                    f"{_pct(invalid, filled)} of the values filled in fail validation "
+                    "(check digit, format or a date out of range).",
                     invalid,
                     invalid * weight,
                 )
@@ -159,7 +170,7 @@ def advise(
                     src,
                     field,
                     "validity",
-                    f"{col} ({src}) has {formula:,} values starting with = + - or @, which "
+                    f"Column {col} of {name} has values starting with = + - or @, which "
                     "spreadsheets read as formulas; check how the extract is produced.",
                     formula,
                     formula * 0.5,
@@ -167,6 +178,7 @@ def advise(
             )
     for src, s in by_source.items():
         agency = str(s["agency"])
+        name = _name(s, src)
         kept = int(s["rows_read"]) - int(s["rows_filtered"])  # type: ignore[call-overload]
         quarantined = int(s["rows_quarantined"])  # type: ignore[call-overload]
         if quarantined:
@@ -176,8 +188,8 @@ def advise(
                     src,
                     "",
                     "validity",
-                    f"Correct the {quarantined:,} rows of {src} set aside in quarantine (the "
-                    "quarantine table names each row, column and what to fix).",
+                    f"Correct the rows of {name} set aside in quarantine (the quarantine "
+                    "table names each row, column and what to fix).",
                     quarantined,
                     quarantined * 3.0,
                 )
@@ -193,7 +205,7 @@ def advise(
                     src,
                     expected,
                     "linkability",
-                    f"Add {_label(expected)} to the {src} extract: it carries no identifier "
+                    f"Add {_label(expected)} to the extract of {name}: it carries no identifier "
                     "shared with other agencies, so its records link on names and dates alone.",
                     loaded,
                     loaded * FIELD_WEIGHTS[expected] * 0.5,
@@ -206,6 +218,7 @@ def advise(
         if s is None:
             continue
         agency = str(s["agency"])
+        source_name = _name(s, src)
         name = str(m["measure"])
         den = int(m["denominator"] or 0)  # type: ignore[call-overload]
         num = int(m["numerator"] or 0)  # type: ignore[call-overload]
@@ -217,7 +230,7 @@ def advise(
                     src,
                     "record.id",
                     "uniqueness",
-                    f"Give every row of {src} its own id: {den - num:,} rows repeat an "
+                    f"Give every row of {source_name} its own id: some rows repeat an "
                     "earlier row's id.",
                     den - num,
                     (den - num) * 2.0,
@@ -231,7 +244,7 @@ def advise(
                     src,
                     "",
                     "timeliness",
-                    f"Send {src} more often or more promptly: its newest record is "
+                    f"Send {source_name} more often or more promptly: its newest record is "
                     f"{value:.0f} days older than the extract.",
                     loaded,
                     loaded * 0.2,

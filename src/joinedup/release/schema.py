@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from joinedup.release.schema_base import Column, Table
 from joinedup.release.schema_derived import INSIGHT_TABLES, LINKAGE_TABLES, QUALITY_TABLES
+from joinedup.release.schema_participation import PARTICIPATION_TABLES  # issue 20
 from joinedup.release.schema_records import RECORD_TABLES
 from joinedup.release.schema_values import VALUE_TABLES
 
@@ -20,6 +21,7 @@ TABLES: tuple[Table, ...] = (
     *RECORD_TABLES,
     *VALUE_TABLES,
     *INSIGHT_TABLES,
+    *PARTICIPATION_TABLES,
     *QUALITY_TABLES,
     *LINKAGE_TABLES,
 )

@@ -214,6 +214,14 @@ INSIGHT_TABLES: tuple[Table, ...] = (
         ("tier", "VARCHAR", "Lowest tier that may see the note (from its source)."),
     ),
     table(
+        "language_use",
+        "Notes per source using words the taxonomy's language guide advises against "
+        "(issue 20): a training signal for recording practice, never shown against a child.",
+        ("source", "VARCHAR", "Source id."),
+        ("term", "VARCHAR", "Language guide term id (taxonomy language.yaml)."),
+        ("notes", "INTEGER", "Notes of the source using the term at least once."),
+    ),
+    table(
         "question",
         "The questions answered in the release: the question pack's files, as run.",
         ("question_id", "VARCHAR", "Question id (file name without .yaml)."),
@@ -250,6 +258,12 @@ INSIGHT_TABLES: tuple[Table, ...] = (
             "BIGINT",
             "Default period: how many fewer units than over all time (NULL when none fewer).",
         ),
+        (
+            "cell_key",
+            "SMALLINT",
+            "Cell key: the sum of the cell's units' record keys modulo 256 (issue 19).",
+        ),
+        ("previous_cell_key", "SMALLINT", "The cell key of the same cell in the previous release."),
     ),
     table(
         "question_cross",
@@ -266,6 +280,7 @@ INSIGHT_TABLES: tuple[Table, ...] = (
             "BIGINT",
             "Default period: how many fewer units than over all time (NULL when none fewer).",
         ),
+        ("cell_key", "SMALLINT", "Cell key of the crossed cell (see question_result)."),
     ),
     table(
         "question_row",
@@ -280,6 +295,11 @@ INSIGHT_TABLES: tuple[Table, ...] = (
             "Each breakdown's category, in question.spec row_columns order.",
         ),
         ("vals", "DOUBLE[]", "The question's values (for medians), in its order."),
+        (
+            "record_key",
+            "SMALLINT",
+            "The unit's record key for cell key perturbation: 0-255, a keyed hash of its id.",
+        ),
     ),
     table(
         "question_period",

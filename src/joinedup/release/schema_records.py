@@ -317,7 +317,12 @@ RECORD_TABLES: tuple[Table, ...] = (
     table(
         "lineage",
         "How the release was made: each input file, the configuration, the code and each stage.",
-        ("kind", "VARCHAR", "input, config, code, taxonomy or stage."),
+        (
+            "kind",
+            "VARCHAR",
+            "input, config, code, taxonomy, stage, or retention or objection "
+            "(records left out at build, issue 19: name the source, rows how many).",
+        ),
         ("name", "VARCHAR", "File path, stage name or component."),
         ("sha256", "VARCHAR", "SHA-256 of the file or configuration, where it applies."),
         ("rows", "BIGINT", "Rows read (inputs) or written (stages)."),

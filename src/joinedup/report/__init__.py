@@ -7,8 +7,8 @@ A consumer stage like ``web`` and ``export``: every figure comes through
 
 from __future__ import annotations
 
+from joinedup.present.pdf import PdfError, html_to_pdf
 from joinedup.report.narrative import Narrative, read_narrative, render_markdown
-from joinedup.report.pdf import PdfError, html_to_pdf
 from joinedup.report.render import REPORT_FORMATS, render_html, write_report
 from joinedup.report.sections import (
     BOARD_QUESTIONS,

@@ -19,7 +19,9 @@ from joinedup.state.audit import AuditEntry, AuditLog, AuditProblem, VerifyResul
 from joinedup.state.database import HEAD_FILE, State, StateError, open_state
 from joinedup.state.decisions import Decision, LinkDecision, LinkDecisions, RecordKey
 from joinedup.state.engine import STATE_DIR, STATE_FILE, state_url
+from joinedup.state.maturity import MaturityError, SelfAssessments  # issue 21
 from joinedup.state.migrate import current_revision, head_revision
+from joinedup.state.panels import PanelError, Panels
 from joinedup.state.purposes import SessionPurposes
 
 __all__ = [
@@ -32,7 +34,11 @@ __all__ = [
     "Decision",
     "LinkDecision",
     "LinkDecisions",
+    "MaturityError",
+    "PanelError",
+    "Panels",
     "RecordKey",
+    "SelfAssessments",
     "SessionPurposes",
     "State",
     "StateError",

@@ -118,8 +118,8 @@ def bad_foreign_id(valid: str) -> str:
 
 
 class BadOnce:
-    """Plants one foreign id with a digit lost per source (the first person who has one
-    after a few), so every source recording them has one value failing its check."""
+    """Plants one foreign id with a digit lost per source (the second person who has one),
+    so every source recording them has one value failing its check."""
 
     def __init__(self) -> None:
         self.seen = 0
@@ -129,7 +129,7 @@ class BadOnce:
         if self.done or not foreign_id(p):
             return False
         self.seen += 1
-        if self.seen >= 3:
+        if self.seen >= 2:  # the second: the first is recorded well
             self.done = True
             return True
         return False

@@ -16,10 +16,12 @@ from joinedup.synth.context import Context
 from joinedup.synth.education import write_education
 from joinedup.synth.geography import build_geography
 from joinedup.synth.health import write_health
+from joinedup.synth.interventions import write_interventions
 from joinedup.synth.justice import write_justice
 from joinedup.synth.mapping import partnership_yaml
 from joinedup.synth.names import NameBook
 from joinedup.synth.outreach import write_outreach
+from joinedup.synth.participation import write_participation
 from joinedup.synth.people import build_people
 from joinedup.synth.police import write_police
 from joinedup.synth.scenarios import plan_scenarios
@@ -31,7 +33,7 @@ __all__ = ["MARKER", "MIN_PEOPLE", "SynthSummary", "generate"]
 
 MARKER = ".joinedup-synth.json"
 MIN_PEOPLE = 50
-_OWNED = ("extracts", "geography", "truth", "partnership.yaml", MARKER)
+_OWNED = ("extracts", "geography", "truth", "partnership.yaml", MARKER, "participation")
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,13 +71,20 @@ def _prepare(out_dir: Path) -> None:
 
 
 def generate(
-    out_dir: Path, *, people: int, seed: int, progress: Progress | None = None
+    out_dir: Path,
+    *,
+    people: int,
+    seed: int,
+    progress: Progress | None = None,
+    reviewers: tuple[str, ...] = (),
 ) -> SynthSummary:
     """Write a fictional partnership into ``out_dir``: partnership.yaml, geography/,
     extracts/ (one folder per agency, each in its native shape) and truth/.
 
     The same ``people`` and ``seed`` give byte-identical files. About ten source records
-    are written per person (``people=100_000`` gives roughly a million).
+    are written per person (``people=100_000`` gives roughly a million). ``reviewers``
+    (the demo's choice) names the roles every sharing agreement lets review links with
+    both records' identifying fields shown (``sharing_agreements[].reviewers``).
     """
     if isinstance(people, bool) or not isinstance(people, int) or people < MIN_PEOPLE:
         raise ConfigError(
@@ -113,9 +122,11 @@ def generate(
             writer(ctx)
     finally:
         truth.close()
+    write_interventions(ctx)  # issue 21: after truth/record_person.csv is complete
     _write_scenarios(out_dir / "truth", plan.members, plan.places)
+    write_participation(out_dir, geo, plan.places, seed)  # issue 20: children's own maps
     (out_dir / "partnership.yaml").write_text(
-        partnership_yaml(geo, seed=seed, people=people), encoding="utf-8"
+        partnership_yaml(geo, seed=seed, people=people, reviewers=reviewers), encoding="utf-8"
     )
     sources = {out.source: out.rows for out in ctx.outs}
     extract_files: dict[str, int] = {}

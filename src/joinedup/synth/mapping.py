@@ -10,6 +10,8 @@ from joinedup.synth.addresses import FOREIGN_ID_NAME
 from joinedup.synth.crosswalks import crosswalks
 from joinedup.synth.education import TERM_DATES
 from joinedup.synth.geography import Geography, geography_config
+from joinedup.synth.interventions import add_maturity
+from joinedup.synth.participation import participation_config
 from joinedup.synth.people import REFERENCE_DATE
 from joinedup.synth.sourcemaps import (
     HEALTH_ISA,
@@ -24,7 +26,9 @@ __all__ = ["partnership_yaml"]
 _ISA, _HEALTH, _VOLUNTARY, _OUTREACH = ISA, HEALTH_ISA, VOLUNTARY_ISA, OUTREACH_ISA
 
 
-def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
+def partnership_yaml(
+    geo: Geography, *, seed: int, people: int, reviewers: tuple[str, ...] = ()
+) -> str:
     doc: dict[str, Any] = {
         "partnership": {
             "name": "Wexbury and Ashdown Safeguarding Partnership",
@@ -126,6 +130,49 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
             },
         ],
         "crosswalks": crosswalks(),
+        # issue 20: the partnership's pathway (fictional contacts: 01632 numbers are set
+        # aside by Ofcom for drama)
+        "pathway": {
+            "introduction": "If you think a child or young person is being exploited, do "
+            "not wait for proof: talk to them, write down what you saw, and use one of the "
+            "routes below today.",
+            "contacts": [
+                {
+                    "name": "Wexbury children's front door (MASH)",
+                    "phone": "01632 960 101",
+                    "hours": "Monday to Friday, 9am to 5pm",
+                    "for": "Referrals about a child in Wexbury",
+                },
+                {
+                    "name": "Ashdown children's advice and duty service",
+                    "phone": "01632 960 202",
+                    "hours": "Monday to Friday, 9am to 5pm",
+                    "for": "Referrals about a child in Ashdown",
+                },
+                {
+                    "name": "Emergency duty team (both councils)",
+                    "phone": "01632 960 303",
+                    "hours": "Evenings, weekends and bank holidays",
+                },
+            ],
+            "routes": [
+                {
+                    "title": "Refer to children's social care",
+                    "detail": "Through the front door of the council where the child lives.",
+                },
+                {
+                    "title": "Share information with the police",
+                    "detail": "The partnership intelligence form, for places, vehicles and "
+                    "adults of concern, even when you are unsure.",
+                },
+                {
+                    "title": "Ask for the exploitation panel to discuss a child, place or group",
+                    "detail": "Through the panel coordinator in the partnership business unit.",
+                },
+            ],
+            "thresholds": "Use the partnership's continuum of need to decide the level of "
+            "support; any concern of exploitation is at least a referral for advice.",
+        },
         "taxonomy_extensions": {
             "exploitation_type": {
                 "local_drug_debt": {
@@ -147,7 +194,13 @@ def partnership_yaml(geo: Geography, *, seed: int, people: int) -> str:
         },
         "place_keywords": {"keywords": _PLACE_KEYWORDS},
         "sources": source_mappings(),
+        # issue 20: what children and young people say (synth/participation.py)
+        "participation": participation_config("brightpath", _ISA),
     }
+    if reviewers:  # issue 16: who may review links seeing both records (the demo's choice)
+        for agreement in doc["sharing_agreements"]:
+            agreement["reviewers"] = list(reviewers)
+    add_maturity(doc)  # issue 21: housing, catalogue, framework, interventions
     head = (
         "# Wexbury and Ashdown: a FICTIONAL partnership made by `joinedup synth`\n"
         f"# (seed {seed}, {people} people). Every person, place and identifier is made up.\n"
@@ -185,6 +238,7 @@ _COMMENTS = {
     "identifier_kinds": "Identifiers beyond NHS number, UPN and PNC id that agencies share.",
     "place_keywords": "Words in free-text locations that give a place type.",
     "sources": "One entry per extract (and per Excel sheet), mapped in the agency's own shape.",
+    "participation": "Surveys and mapping exercises: where young people feel unsafe.",
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from joinedup.synth.identifiers import bad_nhs_number, bad_upn
-from joinedup.synth.names import NameBook, typo
+from joinedup.synth.names import NameBook, pick_form, typo
 from joinedup.synth.people import Person
 
 __all__ = ["Mess", "Profile", "Recorded"]
@@ -96,6 +96,8 @@ class Mess:
         forename, surname = person.forename, person.surname
         if duplicate:  # the second registration: recorded a little differently, every time
             forename, surname = person.alt_forename, person.alt_surname
+        elif person.name_forms:  # issue 15: the family's naming convention, as written here
+            forename, surname = pick_form(rng, person.name_forms)
         r = rng.random
         if r() < p.nickname:
             forename = person.preferred or self.names.nickname(rng, forename) or forename

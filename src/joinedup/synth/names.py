@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from itertools import accumulate
 
-__all__ = ["NameBook", "cp1252_safe", "ethnicity_origin", "typo"]
+__all__ = [
+    "NameBook",
+    "NameForms",
+    "cp1252_safe",
+    "ethnicity_origin",
+    "naming_convention",
+    "pick_form",
+    "typo",
+]
 
 # Which name list a DfE ethnicity code draws from (first origin most likely).
 _ORIGINS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -161,3 +169,114 @@ def cp1252_safe(text: str) -> str:
                 base = unicodedata.normalize("NFKD", ch)[0]
                 out.append({"ł": "l", "Ł": "L"}.get(ch, base if base.isascii() else "?"))
         return "".join(out)
+
+
+# --- naming conventions: one person, several ways their name is written -----------------
+#
+# Records of one child differ not only by typing: a Sikh child is "SINGH" to one agency
+# and "GILL" to another; a Bangladeshi girl "BEGUM" or her family's name; a Vietnamese or
+# Chinese child's family name is written first by some; a Somali child's surname is their
+# father's given name to one agency and their grandfather's to another; a Polish girl's
+# surname takes the feminine ending (Kowalska) except where copied from her father's
+# record (Kowalski); double-barrelled names are hyphenated, spaced, joined or cut.
+# Proportions follow the shares of the 2021 Census for England (Sikh about a third of
+# people of Indian ethnicity; Somali about a fifth of Black African) and what agencies
+# report of their own recording; docs/synthetic-data.md lists them.
+
+#: (forename, surname, weight): the ways a person's name is written, most usual first.
+NameForms = tuple[tuple[str, str, float], ...]
+
+_SIKH_FAMILY = ("Gill", "Sandhu", "Sidhu", "Dhillon", "Grewal", "Bains", "Johal", "Atwal")
+_BANGLADESHI_FAMILY = ("Rahman", "Miah", "Uddin", "Islam", "Ahmed", "Hoque", "Chowdhury")
+_VIET_FAMILY = ("Nguyen", "Nguyen", "Nguyen", "Tran", "Le", "Pham", "Hoang", "Phan", "Vu")
+_VIET_GIVEN = {
+    "M": ("Minh", "Duc", "Huy", "Long", "Nam", "Quang", "Tuan", "Khoa"),
+    "F": ("Linh", "Lan", "Mai", "Ngoc", "Thu", "Trang", "Huong", "Anh"),
+}
+_SOMALI_GIVEN = {
+    "M": ("Abdirahman", "Abdullahi", "Mohamed", "Ahmed", "Hassan", "Yusuf", "Omar", "Ismail"),
+    "F": ("Hodan", "Ayaan", "Fadumo", "Hibo", "Sahra", "Asha", "Amina", "Ifrah"),
+}
+_SOMALI_MALE = ("Mohamed", "Abdi", "Hassan", "Ali", "Warsame", "Farah", "Jama", "Abdullahi")
+_POLISH_ENDINGS = (("ski", "ska"), ("cki", "cka"), ("dzki", "dzka"))
+
+
+def pick_form(rng: random.Random, forms: NameForms) -> tuple[str, str]:
+    """One way of writing the name, by the forms' weights."""
+    roll = rng.random() * sum(w for _, _, w in forms)
+    for fore, sur, weight in forms:
+        roll -= weight
+        if roll < 0:
+            return fore, sur
+    return forms[-1][0], forms[-1][1]
+
+
+def _feminine(surname: str) -> str | None:
+    for male, female in _POLISH_ENDINGS:
+        if surname.endswith(male):
+            return surname[: -len(male)] + female
+    return None
+
+
+def naming_convention(
+    rng: random.Random, ethnicity: str, origin: str, sex: str, forename: str, surname: str
+) -> tuple[str, str, str, NameForms]:
+    """``(convention, forename, surname, forms)``: the person's own name under the naming
+    convention of their family, and the ways agencies write it (``forms``, empty when every
+    agency writes it one way). ``convention`` names it for the docs and tests."""
+    roll = rng.random()
+    if ethnicity == "AIND" and origin == "indian" and roll < 0.35:
+        family = rng.choice(_SIKH_FAMILY)
+        title = "Kaur" if sex == "F" else "Singh"
+        forms: NameForms = (
+            (forename, family, 0.45),
+            (forename, title, 0.3),
+            (forename, f"{title} {family}", 0.15),
+            (f"{forename} {title}", family, 0.1),
+        )
+        return "sikh", forename, family, forms
+    if ethnicity == "ABAN" and sex == "F" and roll < 0.6:
+        family = rng.choice(_BANGLADESHI_FAMILY)
+        title = "Begum" if rng.random() < 0.75 else "Khatun"
+        forms = (
+            (forename, title, 0.5),
+            (forename, family, 0.4),
+            (f"{forename} {title}", family, 0.1),
+        )
+        return "begum_khatun", forename, title, forms
+    if ethnicity == "CHNE" and roll < 0.3:
+        return (
+            "family_first",
+            forename,
+            surname,
+            ((forename, surname, 0.75), (surname, forename, 0.25)),
+        )
+    if ethnicity == "OOTH" and roll < 0.3:
+        given, family = (
+            rng.choice(_VIET_GIVEN["F" if sex == "F" else "M"]),
+            rng.choice(_VIET_FAMILY),
+        )
+        return "vietnamese", given, family, ((given, family, 0.65), (family, given, 0.35))
+    if ethnicity == "BAFR" and roll < 0.2:
+        given = rng.choice(_SOMALI_GIVEN["F" if sex == "F" else "M"])
+        father, grandfather = rng.sample(_SOMALI_MALE, 2)
+        forms = (
+            (given, father, 0.55),
+            (given, grandfather, 0.15),
+            (given, f"{father} {grandfather}", 0.2),
+            (f"{given} {father}", grandfather, 0.1),
+        )
+        return "patronymic", given, father, forms
+    if origin == "european" and sex == "F" and (feminine := _feminine(surname)) is not None:
+        return "gendered", forename, feminine, ((forename, feminine, 0.8), (forename, surname, 0.2))
+    if "-" in surname:
+        a, b = surname.split("-", 1)
+        forms = (
+            (forename, surname, 0.5),
+            (forename, f"{a} {b}", 0.15),
+            (forename, f"{a}{b.lower()}", 0.1),
+            (forename, a, 0.15),
+            (forename, b, 0.1),
+        )
+        return "double_barrelled", forename, surname, forms
+    return "", forename, surname, ()

@@ -7,6 +7,7 @@ Each person has one true identity. Agencies see it through their own recording (
 from __future__ import annotations
 
 import random
+import zlib
 from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,7 +15,7 @@ from itertools import accumulate
 
 from joinedup.synth.geography import ETHNIC_GROUPS, Geography, Place
 from joinedup.synth.identifiers import nhs_number, pnc_id, upn
-from joinedup.synth.names import NameBook, ethnicity_origin
+from joinedup.synth.names import NameBook, NameForms, ethnicity_origin, naming_convention
 
 __all__ = [
     "AGENCY_BITS",
@@ -83,6 +84,11 @@ class Person:
     alt_surname: str = ""
     missing: list[Missing] = field(default_factory=list)
     scenario: str = ""
+    # naming conventions (issue 15): the ways agencies write this person's name, and the
+    # convention behind them ("" for none); a twin's pid links the two twins
+    name_forms: NameForms = ()
+    convention: str = ""
+    twin_of: str = ""
 
     def postcode_on(self, day: date) -> str:
         current = self.addresses[0][1]
@@ -176,6 +182,9 @@ def build_people(rng: random.Random, geo: Geography, names: NameBook, n: int) ->
     seen_nhs: set[str] = set()
     people: list[Person] = []
     n_poc = max(10, n // 25)
+    # Naming conventions and twins draw from their own generator (seeded from the main
+    # one's state without advancing it), so everything else about the people is unchanged.
+    crng = random.Random(repr(rng.getstate()[1][:8]))
     for i in range(n):
         kind = "poc" if i >= n - n_poc else "young"
         area = picker.pick(rng)
@@ -196,6 +205,9 @@ def build_people(rng: random.Random, geo: Geography, names: NameBook, n: int) ->
         if rng.random() < 0.03:
             surname = f"{surname}-{names.surname(rng, 'british')}"
         preferred = names.nickname(rng, forename) if rng.random() < 0.15 else ""
+        convention, forename, surname, forms = naming_convention(
+            crng, ethnicity, origin, sex, forename, surname
+        )
         home = rng.choice(geo.postcodes[area])
         addresses = [(dob, home)]
         if rng.random() < 0.22:
@@ -212,6 +224,14 @@ def build_people(rng: random.Random, geo: Geography, names: NameBook, n: int) ->
                 )
                 addresses.append((since, rng.choice(geo.postcodes[new_area])))
             addresses.sort()
+        twin = _twin_source(crng, people, kind)
+        if twin is not None:
+            # a twin: born the same day to the same family, living at the same addresses
+            forename = _twin_forename(crng, names, twin, sex)
+            surname, dob, ethnicity = twin.surname, twin.dob, twin.ethnicity
+            addresses, home = list(twin.addresses), twin.addresses[0][1]
+            convention, preferred = twin.convention, ""
+            forms = _twin_forms(twin.name_forms, twin.forename, forename)
         nhs = nhs_number(rng)
         while nhs in seen_nhs:
             nhs = nhs_number(rng)
@@ -236,6 +256,9 @@ def build_people(rng: random.Random, geo: Geography, names: NameBook, n: int) ->
             nhs=nhs,
             upn=pupil,
             pnc=pnc,
+            name_forms=forms,
+            convention=convention,
+            twin_of=twin.pid if twin is not None else "",
         )
         if kind == "poc" or (age >= 12 and rng.random() < 0.25):
             person.pnc = pnc_id(rng, max(dob.year + 12, 2010) + rng.randrange(5))
@@ -244,10 +267,65 @@ def build_people(rng: random.Random, geo: Geography, names: NameBook, n: int) ->
             person.dup = rng.choice((1, 4, 8, 32, 128, 1 | 4, 8 | 4))
         person.alt_forename = names.nickname(rng, forename) or forename
         person.alt_surname = surname if rng.random() < 0.5 else surname.upper()
+        if forms and crng.random() < 0.5:  # the second registration in another form
+            person.alt_forename, person.alt_surname = forms[crng.randrange(len(forms))][:2]
         if person.agencies & AGENCY_BITS["missing"]:
             _missing(rng, geo, person)
         people.append(person)
+    _known_with_foreign_id(people)
     return people
+
+
+def _known_with_foreign_id(people: list[Person]) -> None:
+    """However small the partnership, the youth justice service knows two children with a
+    non-UK identifier (those addresses.foreign_id gives a code: about 40% of White Other
+    and Roma young people, by a hash of the id), so its identifier check has a code to
+    check. Draws nothing from the generator: every other figure stays as it was."""
+    known = 0
+    for p in people:
+        if p.kind == "young" and p.ethnicity in ("WOTH", "WROM") and 12 <= _age(p) <= 17:
+            if zlib.crc32(f"cnp|{p.pid}".encode()) % 100 < 40:
+                known += 1
+                p.agencies |= AGENCY_BITS["yj"]
+                if known == 2:  # one code recorded well, one with a digit lost (BadOnce)
+                    return
+
+
+def _age(p: Person) -> int:
+    return (REFERENCE_DATE - p.dob).days // 365
+
+
+# About one child in 65 is a twin (ONS: 15.9 multiple births in 1,000 maternities): the
+# second of a pair is made from the first, same surname, date of birth and addresses.
+TWIN_SHARE = 0.016
+
+
+def _twin_source(crng: random.Random, people: list[Person], kind: str) -> Person | None:
+    if kind != "young" or not people or crng.random() >= TWIN_SHARE / 2:
+        return None
+    first = people[-1]
+    return first if first.kind == "young" and not first.twin_of else None
+
+
+def _twin_forename(crng: random.Random, names: NameBook, twin: Person, sex: str) -> str:
+    """A forename for the second twin: never the first twin's, nor a nickname of it."""
+    taken = {twin.forename, *names.nicknames.get(twin.forename, ())}
+    for _ in range(20):
+        fore = names.forename(crng, ethnicity_origin(crng, twin.ethnicity), sex)
+        if fore not in taken:
+            return fore
+    return twin.forename + ("a" if sex == "F" else "o")
+
+
+def _twin_forms(forms: NameForms, old: str, new: str) -> NameForms:
+    """The first twin's name forms with the second twin's forename in place of theirs."""
+
+    def swap(part: str) -> str:
+        if part == old:
+            return new
+        return new + part[len(old) :] if part.startswith(old + " ") else part
+
+    return tuple((swap(f), swap(s), w) for f, s, w in forms)
 
 
 def _missing(rng: random.Random, geo: Geography, p: Person) -> None:

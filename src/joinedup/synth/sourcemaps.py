@@ -433,7 +433,9 @@ def source_mappings() -> list[dict[str, Any]]:
                 "end_date": _d("ServiceEnd", "%d/%m/%Y"),
                 "exploitation": _x("ReferralReason", "brightpath_reasons"),
             },
-            note={"text": "Notes", "theme": {"column": "Themes"}, "tier": "operational"},
+            # issue 20: scrubbed, young people's words may be quoted beside strategic
+            # figures (the agreement's purpose "Voice of young people in reports")
+            note={"text": "Notes", "theme": {"column": "Themes"}, "tier": "strategic"},
         ),
         _src(
             "crossroads_outreach",

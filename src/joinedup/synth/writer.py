@@ -72,6 +72,10 @@ class Truth:
         self.problems = csv.writer(self._pp_file, lineterminator="\n")
         self.record_person.writerow(["source", "source_record_id", "person_id"])
         self.problems.writerow(["source", "source_record_id", "column", "problem", "effect"])
+        # issue 20: the identifying values planted in notes, for measuring the scrubber
+        self._nv_file = open(folder / "planted_note_values.csv", "w", encoding="utf-8", newline="")
+        self.note_values = csv.writer(self._nv_file, lineterminator="\n")
+        self.note_values.writerow(["source", "source_record_id", "kind", "value", "held_back"])
 
     def problem(self, source: str, record_id: str, column: str, problem: str) -> None:
         self.problems.writerow([source, record_id, column, problem, _effect(source, problem)])
@@ -79,6 +83,7 @@ class Truth:
     def close(self) -> None:
         self._rp_file.close()
         self._pp_file.close()
+        self._nv_file.close()
 
 
 class SourceOut:

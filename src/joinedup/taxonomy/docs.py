@@ -97,7 +97,7 @@ The rules:
 
 ### Built-in crosswalks
 
-Five national code sets need no configuration. Name one in a source mapping, for example
+Six national code sets need no configuration. Name one in a source mapping, for example
 `crosswalk: cin_factor`; a local code matches a built-in crosswalk by its code or by its
 label (`24A` or `Child criminal exploitation`), case and spacing aside. A crosswalk
 declared under `crosswalks` with the same name replaces the built-in one.
@@ -110,6 +110,9 @@ declared under `crosswalks` with the same name replaces the built-in one.
 - `home_office_offence`: Home Office offence classifications, onto exploitation types
   where the offence names exploitation; the other common classes are known codes that map
   to no type.
+- `home_office_violence`: the same Home Office offence classifications onto the youth
+  violence list (serious violence, knife crime; issue 21), for where exploitation and
+  youth violence overlap.
 - `cin_referral_source`: children in need census referral sources. A code list: the
   crosswalk checks the code and writes it as the census spells it (use it on
   `event.detail` or `event.outcome`).

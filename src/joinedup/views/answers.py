@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from joinedup.config.purposes import purpose_label, question_purpose
 from joinedup.disclosure import (
     SUPPRESSED,
     Cell,
@@ -43,6 +44,7 @@ from joinedup.disclosure import (
 from joinedup.disclosure.cube import protect_with
 from joinedup.insight import Answer, QuestionError, QuestionInfo
 from joinedup.insight.periods import SERIES, SourceSpan, history_text, incomplete
+from joinedup.views.cellkey import ON_REQUEST_NOTE, disclosure_dict, perturb_answer, uses_cell_key
 
 __all__ = [
     "ON_REQUEST_ROUNDING",
@@ -84,9 +86,18 @@ def check_tier(info: QuestionInfo, tier: Tier, scope: SourceScope | None) -> Non
     if scope is not None:
         blocked = sorted(set(info.sources) & scope.excluded_ids)
         if blocked:
+            names = {
+                x.source: f"{x.dataset} ({x.source})" if x.dataset else x.source
+                for x in scope.excluded
+            }
+            datasets = "; ".join(dict.fromkeys(names.get(b, b) for b in blocked))
+            why = {x.source: x.reason for x in scope.excluded}
+            at = f"at the {tier.value} tier"
+            if all(why.get(b) == "purpose" for b in blocked):  # issue 19
+                at = "for " + purpose_label(scope.purpose or "").lower()
             raise QuestionError(
-                f"Question '{info.id}' draws on source(s) {', '.join(blocked)}, which their "
-                f"sharing agreements do not permit at the {tier.value} tier."
+                f'"{info.question}" draws on {datasets}, which the sharing agreements '
+                f"do not permit {at}."
             )
 
 
@@ -279,6 +290,9 @@ def question_facts(info: QuestionInfo) -> dict[str, Any]:
         "sources": list(info.sources),
         "origin": info.origin,
         "breakdowns": dict(info.breakdowns),
+        # issue 21: what the figure is for and which decision or board it informs
+        "aim": info.spec.get("aim"),
+        "informs": info.spec.get("informs"),
     }
 
 
@@ -297,15 +311,22 @@ def protect_answer(
     """
     tier = Tier(tier)
     info = answer.question
+    if scope is not None:  # issue 19: the question's purpose binds its sources
+        scope = scope.for_purpose(question_purpose(info.spec.get("purpose"), info.unit, info.tiers))
     check_tier(info, tier, scope)
     policy = answer_policy(answer, policy or policy_for(tier))
-    now = protect_counts(answer, _get(answer, "units"), policy)
     has_prev = info.previous_release_id is not None and answer.stored
-    before = (
-        protect_counts(answer, _get(answer, "previous"), policy, small_change=False)
-        if has_prev
-        else {}
-    )
+    keyed = uses_cell_key(policy, answer.cells.values())  # issue 19: cell key perturbation
+    if keyed:
+        now = perturb_answer(answer, policy)
+        before = perturb_answer(answer, policy, previous=True) if has_prev else {}
+    else:
+        now = protect_counts(answer, _get(answer, "units"), policy)
+        before = (
+            protect_counts(answer, _get(answer, "previous"), policy, small_change=False)
+            if has_prev
+            else {}
+        )
     rate = info.spec.get("rate")
     per = int(rate["per"]) if rate else 1
     values = [str(v["column"]) for v in info.spec.get("values", [])]
@@ -352,6 +373,8 @@ def protect_answer(
         _ratios(rows, bool(info.split), bool(answer.breakdown))
     period, history = period_facts(answer, spans)
     columns = _columns(answer)
+    if keyed and period["note"] and period["dated"] and not period["stored"]:
+        period["note"] = ON_REQUEST_NOTE
     if answer.breakdown in SERIES:
         columns.append({"key": "incomplete", "label": "Incomplete period"})
     return {
@@ -365,12 +388,7 @@ def protect_answer(
         "by": [answer.breakdown] if answer.breakdown else [],
         "columns": columns,
         "rows": rows,
-        "disclosure": {
-            "threshold": policy.threshold,
-            "rounding_base": policy.rounding_base,
-            "suppressed": SUPPRESSED,
-            "footnote": suppression_footnote(policy),
-        },
+        "disclosure": disclosure_dict(policy, suppression_footnote(policy), keyed=keyed),
         "scope": None if scope is None else scope.as_dict(),
     }
 

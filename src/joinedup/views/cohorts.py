@@ -29,9 +29,9 @@ from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure import (
     SourceScope,
     Tier,
-    per_release,
     require_operational,
 )
+from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
 from joinedup.views.release import ReleaseLike, operational_release, partnership_config
 
 __all__ = [

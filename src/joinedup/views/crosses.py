@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from joinedup.disclosure import SUPPRESSED, DisclosurePolicy, SourceScope, Tier, policy_for
+from joinedup.disclosure import DisclosurePolicy, SourceScope, Tier, TwoWayTable, policy_for
 from joinedup.disclosure import suppression_footnote as _footnote
 from joinedup.disclosure.cube import protect_cross
 from joinedup.insight import Cross
@@ -30,6 +30,13 @@ from joinedup.views.answers import (
     period_facts,
     protect_counts,
     question_facts,
+)
+from joinedup.views.cellkey import (
+    ON_REQUEST_NOTE,
+    disclosure_dict,
+    perturb_answer,
+    perturb_cell,
+    uses_cell_key,
 )
 
 __all__ = ["protect_crossed"]
@@ -61,22 +68,28 @@ def protect_crossed(
     only_total = replace(a, breakdown="", splits=(), categories=(), cells={(None, None): a.total})
     headline = protect_counts(only_total, units(a), policy)[(None, None)]
     rows, cols = list(a.categories), list(b.categories)
-    table = protect_cross(
-        {key: cell.units for key, cell in cross.cells.items()},
-        policy,
-        rows=rows,
-        cols=cols,
-        row_totals={r: a.cells[(None, r)].units for r in rows},
-        col_totals={c: b.cells[(None, c)].units for c in cols},
-        total=a.total.units,
-        published_rows={r: shown_a[(None, r)] for r in rows},
-        published_cols={c: shown_b[(None, c)] for c in cols},
-        published_total=headline,
-        hide=[
-            key
-            for key, cell in cross.cells.items()
-            if cell.diff is not None and policy.is_small(cell.diff)
-        ],
+    every = [*cross.cells.values(), *a.cells.values(), *b.cells.values()]
+    keyed = uses_cell_key(policy, every)  # issue 19: each cell perturbed by its own key
+    table = (
+        _perturbed(cross, policy, rows, cols)
+        if keyed
+        else protect_cross(
+            {key: cell.units for key, cell in cross.cells.items()},
+            policy,
+            rows=rows,
+            cols=cols,
+            row_totals={r: a.cells[(None, r)].units for r in rows},
+            col_totals={c: b.cells[(None, c)].units for c in cols},
+            total=a.total.units,
+            published_rows={r: shown_a[(None, r)] for r in rows},
+            published_cols={c: shown_b[(None, c)] for c in cols},
+            published_total=headline,
+            hide=[
+                key
+                for key, cell in cross.cells.items()
+                if cell.diff is not None and policy.is_small(cell.diff)
+            ],
+        )
     )
     long: list[dict[str, Any]] = []
     series = [x for x in (a, b) if x.breakdown in SERIES]
@@ -110,6 +123,8 @@ def protect_crossed(
     if series:
         columns.append({"key": "incomplete", "label": "Incomplete period"})
     period, history = period_facts(a, spans)
+    if keyed and period["note"] and period["dated"] and not period["stored"]:
+        period["note"] = ON_REQUEST_NOTE
     return {
         "tier": tier.value,
         "release_id": a.release_id,
@@ -129,11 +144,26 @@ def protect_crossed(
             "column_totals": [table.col_totals[c] for c in cols],
             "total": table.total,
         },
-        "disclosure": {
-            "threshold": policy.threshold,
-            "rounding_base": policy.rounding_base,
-            "suppressed": SUPPRESSED,
-            "footnote": _footnote(policy),
-        },
+        "disclosure": disclosure_dict(policy, _footnote(policy), keyed=keyed),
         "scope": None if scope is None else scope.as_dict(),
     }
+
+
+def _perturbed(
+    cross: Cross, policy: DisclosurePolicy, rows: list[str], cols: list[str]
+) -> TwoWayTable[str, str]:
+    """The crossed table by cell key perturbation: crossed cells by their keys, margins
+    and total exactly as the one-way answers publish them."""
+    a, b = cross.by_a, cross.by_b
+    by_a, by_b = perturb_answer(a, policy), perturb_answer(b, policy)
+    cells = {}
+    for r in rows:
+        for c in cols:
+            cell = cross.cells.get((r, c))
+            cells[(r, c)] = 0 if cell is None else perturb_cell(cell.units, cell.cell_key, policy)
+    return TwoWayTable(
+        cells=cells,
+        row_totals={r: by_a[(None, r)] for r in rows},
+        col_totals={c: by_b[(None, c)] for c in cols},
+        total=by_a[(None, None)],
+    )

@@ -31,12 +31,13 @@ from joinedup.disclosure import (
     Relation,
     SourceScope,
     Tier,
-    per_release,
     policy_for,
     protect_cells,
     source_scope,
 )
 from joinedup.errors import ReleaseError
+from joinedup.views.linkage_fairness import fairness_view, labels_view
+from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
 from joinedup.views.records import record_cells
 from joinedup.views.release import (
     ReleaseLike,
@@ -77,6 +78,9 @@ _TRUTH_LABELS = {
     "cluster_recall": "True persons found whole",
     "cluster_f1": "Cluster F1",
     "cluster_exact": "True persons found exactly",
+    "cross_precision": "Precision of pairs across agencies",
+    "cross_recall": "Recall of pairs across agencies",
+    "cross_f1": "F1 of pairs across agencies",
 }
 
 
@@ -226,8 +230,14 @@ def _report(
     # The records linked are the sources' rows loaded: shown or hidden as the sources
     # table and the releases list show their total (records.record_cells).
     loaded = con.execute("SELECT coalesce(sum(rows_loaded), 0) FROM source").fetchall()[0][0]
-    if records_raw == int(loaded) and not scope.excluded:
-        headline["records"] = record_cells(con, policy, scope).totals["rows_loaded"]
+    if not scope.excluded:
+        total = record_cells(con, policy, scope).totals["rows_loaded"]
+        if records_raw == int(loaded):
+            headline["records"] = total
+        elif total == SUPPRESSED:
+            # fewer records linked than loaded (retention, objections: issue 19): the
+            # difference is published in lineage, so a hidden total stays hidden here
+            headline["records"] = SUPPRESSED
         if changed_raw == records_raw:
             headline["new_or_changed_records"] = headline["records"]
     out: dict[str, Any] = {
@@ -279,6 +289,9 @@ def _report(
             if i in _TRUTH_LABELS and v is not None:
                 truth.append({"item": i, "label": _TRUTH_LABELS[i], "value": float(v)})
     out["truth"] = truth or None
+    # issue 15: fairness by group, and the model against reviewers' labels
+    out["fairness"] = fairness_view(sections, policy)
+    out["labels"] = labels_view(sections)
     model = dict(con.execute("SELECT key, value FROM linkage_model").fetchall())
     chart: dict[str, Any] | None = None
     if model.get("match_weights_chart"):

@@ -22,6 +22,15 @@ What leaves the store, by tier:
 
 The network tables are built over every source, so at a tier whose sharing agreements
 leave a source out the groups are not shown at all (the page says why).
+
+Issue 16: every group has a ``name`` in words, made from what its row already publishes
+(its commonest exploitation types and types of place), so a reader can find and tell
+groups apart; :func:`match_groups` searches them by that name or id, and
+:func:`network_of_person` finds the group of a pseudonymous person id (operational tier
+only: the caller audits it). With ``person_level`` a group's summary counts are the exact
+counts of the members the same page lists in full (hiding them would hide nothing), and
+each member has a short ``label`` (C1 for the best-connected child, P1 for a person of
+concern, O1 for anyone else) for the picture.
 """
 
 from __future__ import annotations
@@ -33,12 +42,12 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.policy import DisclosurePolicy, policy_for
 from joinedup.disclosure.sharing import SourceScope, source_scope
 from joinedup.disclosure.suppression import protect_cells, protect_two_way
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.views.memo import per_release
 from joinedup.views.release import (
     ReleaseLike,
     open_release_connection,
@@ -49,11 +58,21 @@ from joinedup.views.release import (
 
 __all__ = [
     "NETWORK_ROLES",
+    "ROLE_LETTERS",
     "NetworkNotFound",
     "NetworkNotShown",
     "current_network",
     "current_networks",
+    "group_name",
+    "match_groups",
+    "network_of_person",
 ]
+
+#: The letter of a member's short label, by role (C1, P1, O1).
+ROLE_LETTERS: dict[str, str] = {"child": "C", "person_of_concern": "P", "other": "O"}
+
+#: How many exploitation types and place types a group's name holds.
+NAME_PARTS = 2
 
 #: Member roles in the order shown: role -> words.
 NETWORK_ROLES: dict[str, str] = {
@@ -81,6 +100,45 @@ def _type_words(place_type: str | None) -> str:
 
 def _split(value: Any) -> list[str]:
     return [v for v in str(value or "").split(";") if v]
+
+
+def _words(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def group_name(exploitation_types: list[str], place_types: list[str]) -> str:
+    """A group in words from what its row publishes: "CSE and Online, at hotels and
+    parks" (its first exploitation types and commonest types of place)."""
+    kinds = [t for t in exploitation_types if t and t != "Type not stated"][:NAME_PARTS]
+    places = [p.lower() for p in place_types if p and p.lower() != "unknown"][:NAME_PARTS]
+    text = _words(kinds) or "No exploitation type recorded"
+    if places:
+        text += ", at " + _words(places)
+    return text
+
+
+def match_groups(groups: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
+    """The groups whose id, name, exploitation types, types of place or (where the row
+    holds them) recorded group names contain every word of ``query``, any case."""
+    words = [w for w in query.lower().split() if w]
+    if not words:
+        return list(groups)
+    out = []
+    for g in groups:
+        text = " ".join(
+            [
+                g["network_id"],
+                g.get("name", ""),
+                *g["exploitation_types"],
+                *g["place_types"],
+                *(g.get("recorded_groups") or []),
+            ]
+        ).lower()
+        if all(w in text for w in words):
+            out.append(g)
+    return out
 
 
 _open = open_release_connection
@@ -163,6 +221,10 @@ def _protect_groups(groups: list[dict[str, Any]], policy: DisclosurePolicy) -> d
                 "places": places[nid],
                 "place_types": [_type_words(t) for t, _ in g["place_types"][:TOP_PLACE_TYPES]],
                 "named_by_source": bool(g["recorded_groups"]),
+                "name": group_name(
+                    g["exploitation_types"],
+                    [_type_words(t) for t, _ in g["place_types"][:TOP_PLACE_TYPES]],
+                ),
             }
         )
     return {
@@ -197,11 +259,19 @@ def current_networks(
     partnership_dir: Path,
     tier: Tier,
     *,
+    recorded_names: bool = False,
     config: PartnershipConfig | None = None,
     open_release: Callable[[Path], ReleaseLike] | None = None,
 ) -> dict[str, Any]:
     """Every network group of the current release, protected for ``tier`` (an empty
-    list with ``note`` at a tier that may not see them)."""
+    list with ``note`` at a tier that may not see them). With ``recorded_names``
+    (operational tier only, for a user allowed person-level data) each group also holds
+    the names of the groups a source recorded among its members (``recorded_groups``)."""
+    if recorded_names and Tier(tier) is not Tier.OPERATIONAL:
+        raise NetworkNotShown(
+            "The names of recorded groups are shown at the operational tier only, not "
+            f"{Tier(tier).value}."
+        )
     tier = Tier(tier)
     config = config if config is not None else partnership_config(partnership_dir)
     policy = policy_for(tier, config.disclosure if config is not None else None)
@@ -228,9 +298,15 @@ def current_networks(
         "note": refusal,
         "groups": [],
         "totals": None,
+        # Agencies in words, for the agency ids the groups and members hold.
+        "agency_names": {a.id: a.name for a in config.agencies} if config is not None else {},
     }
     if refusal is None:
         out.update(_protect_groups(groups, policy))
+        if recorded_names:
+            names = {g["network_id"]: g["recorded_groups"] for g in groups}
+            for row in out["groups"]:
+                row["recorded_groups"] = names.get(row["network_id"], [])
     if scope.excluded:
         out["exclusions"] = scope.as_dict()
     return out
@@ -277,12 +353,73 @@ def current_network(
         "edges": None,
         "recorded_groups": None,
         "place_types": None,
+        "agency_names": listing["agency_names"],
     }
     if "exclusions" in listing:
         out["exclusions"] = listing["exclusions"]
     if person_level:
         out.update(_person_level(partnership_dir, network_id, open_release))
+        out["summary"] = _exact_summary(summary, out)
     return out
+
+
+def _exact_summary(summary: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a group whose members the page lists in full: its counts are the
+    members' and places' own (protecting them would hide what the tables show)."""
+    roles = [m["role"] for m in detail["members"]]
+    return {
+        **summary,
+        "members": len(roles),
+        "children": roles.count("child"),
+        "persons_of_concern": roles.count("person_of_concern"),
+        "others": len(roles) - roles.count("child") - roles.count("person_of_concern"),
+        "places": sum(int(p["places"]) for p in detail["place_types"]),
+        "exact": True,
+    }
+
+
+def _labels(members: list[dict[str, Any]]) -> dict[str, str]:
+    """Person id -> short label: the role's letter and a number, best-connected first
+    within the role (C1, C2, P1, O1)."""
+    out: dict[str, str] = {}
+    for role, letter in ROLE_LETTERS.items():
+        mine = [m for m in members if (m["role"] if m["role"] in ROLE_LETTERS else "other") == role]
+        mine.sort(key=lambda m: (-m["degree"], -m["betweenness"], m["person_id"]))
+        for i, m in enumerate(mine, start=1):
+            out[m["person_id"]] = f"{letter}{i}"
+    return out
+
+
+@per_release
+def network_of_person(
+    partnership_dir: Path,
+    person_id: str,
+    tier: Tier,
+    *,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> dict[str, Any] | None:
+    """The network group a pseudonymous person id is a member of (``network_id``, the
+    person's ``agencies`` for the audit log), or None when they are in none. Operational
+    tier only (:class:`NetworkNotShown` otherwise): who is in which group is person-level
+    data, and the caller writes the look-up to the audit log."""
+    if Tier(tier) is not Tier.OPERATIONAL:
+        raise NetworkNotShown(
+            "Finding a person's network group is possible at the operational tier only, "
+            "for panel members; every look-up is recorded."
+        )
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        row = con.execute(
+            "SELECT network_id, agencies FROM network_member WHERE person_id = ? LIMIT 1",
+            [person_id],
+        ).fetchone()
+    except duckdb.CatalogException as exc:
+        raise _not_built(handle) from exc
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return {"network_id": str(row[0]), "person_id": person_id, "agencies": _split(row[1])}
 
 
 def _person_level(
@@ -305,23 +442,32 @@ def _person_level(
         raise _not_built(handle) from exc
     finally:
         con.close()
+    rows: list[dict[str, Any]] = [
+        {
+            "person_id": str(m[0]),
+            "role": str(m[1]),
+            "degree": int(m[2]),
+            "betweenness": round(float(m[3] or 0.0), 3),
+            "bridging": bool(m[4]),
+            "agencies": _split(m[5]),
+            "exploitation_types": _split(m[6]),
+        }
+        for m in members
+    ]
+    labels = _labels(rows)
+    letters = list(ROLE_LETTERS.values())
+    for r in rows:
+        r["label"] = labels[r["person_id"]]
+        # The order of the picture's labels: children, persons of concern, others.
+        r["label_order"] = letters.index(r["label"][0]) * 100_000 + int(r["label"][1:])
     return {
-        "members": [
-            {
-                "person_id": str(m[0]),
-                "role": str(m[1]),
-                "degree": int(m[2]),
-                "betweenness": round(float(m[3] or 0.0), 3),
-                "bridging": bool(m[4]),
-                "agencies": _split(m[5]),
-                "exploitation_types": _split(m[6]),
-            }
-            for m in members
-        ],
+        "members": rows,
         "edges": [
             {
                 "person_a": str(e[0]),
                 "person_b": str(e[1]),
+                "label_a": labels.get(str(e[0]), str(e[0])),
+                "label_b": labels.get(str(e[1]), str(e[1])),
                 "weight": float(e[2]),
                 "shared_events": int(e[3]),
                 "shared_places": int(e[4]),

@@ -33,7 +33,6 @@ from joinedup.disclosure import (
     DisclosurePolicy,
     SourceScope,
     Tier,
-    per_release,
     policy_for,
     protect_cells,
     protect_one_way,
@@ -44,6 +43,7 @@ from joinedup.disclosure import (
 from joinedup.errors import ReleaseError
 from joinedup.insight import Overview, Period, overview_figures
 from joinedup.insight.answers import ALL, release_period
+from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
 from joinedup.views.records import RecordCells, protect_source_rows, record_cells
 from joinedup.views.release import (
     ReleaseLike,

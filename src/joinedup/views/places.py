@@ -54,7 +54,6 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.policy import DisclosurePolicy, policy_for
 from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
 from joinedup.disclosure.suppression import Relation, protect_cells
@@ -65,6 +64,7 @@ from joinedup.insight.periods import Period
 from joinedup.insight.places import RANKINGS, RESIDENTIAL
 from joinedup.insight.questions import QuestionError
 from joinedup.views.answers import ON_REQUEST_ROUNDING
+from joinedup.views.memo import per_release
 from joinedup.views.place_rankings import HOTSPOT_LIMIT, place_type_label, ranking_rows
 from joinedup.views.questions import period_choice
 from joinedup.views.release import (
@@ -80,6 +80,7 @@ __all__ = [
     "RANKING_LABELS",
     "PlacesError",
     "area_level",
+    "current_area_outlines",
     "current_area_shapes",
     "current_places",
     "place_type_label",
@@ -461,3 +462,63 @@ def current_area_shapes(
         _SHAPES.clear()
     _SHAPES[key] = shapes
     return shapes
+
+
+#: The levels above each level, drawn as outlines over a map of it.
+_ABOVE: dict[str, tuple[str, ...]] = {
+    "small_area": ("ward", "authority"),
+    "ward": ("authority",),
+    "authority": (),
+}
+
+
+@per_release
+def current_area_outlines(
+    partnership_dir: Path,
+    level: str,
+    *,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+) -> list[dict[str, Any]]:
+    """The areas above ``level`` (wards and authorities over small areas; authorities
+    over wards) with their names, levels and boundaries (GeoJSON), for the map's outlines
+    and labels. Public geography, not figures; areas without a boundary are left out."""
+    if level not in _ABOVE:
+        raise PlacesError(f"There is no area level '{level}'.")
+    above = _ABOVE[level]
+    if not above:
+        return []
+    handle, con = _open(partnership_dir, open_release)
+    try:
+        rows = con.execute(
+            "SELECT area_code, area_name, area_type, geometry FROM area "
+            f"WHERE area_type IN ({', '.join('?' for _ in above)}) AND geometry IS NOT NULL "
+            "ORDER BY area_type, area_name, area_code",
+            list(above),
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise ReleaseError(
+            f"Release {handle.release_id} cannot be read ({type(exc).__name__}). "
+            "Run `joinedup build DIR` to rebuild it."
+        ) from exc
+    finally:
+        con.close()
+    out = []
+    for code, name, kind, geometry in rows:
+        try:
+            shape = json.loads(geometry)
+        except ValueError:
+            continue  # a boundary that is not GeoJSON is left off the map
+        if isinstance(shape, dict) and shape.get("type") in {
+            "Polygon",
+            "MultiPolygon",
+            "GeometryCollection",
+        }:
+            out.append(
+                {
+                    "code": str(code),
+                    "name": str(name or code),
+                    "level": str(kind),
+                    "geometry": shape,
+                }
+            )
+    return out

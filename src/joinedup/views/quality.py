@@ -37,12 +37,12 @@ import duckdb
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure import SUPPRESSED, DisclosurePolicy, SourceScope, protect_cells
-from joinedup.disclosure.memo import per_release
 from joinedup.disclosure.policy import policy_for
 from joinedup.disclosure.sharing import scope_release, source_scope
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
 from joinedup.release import open_release as open_release_by_id
+from joinedup.views.memo import per_release
 from joinedup.views.records import NOT_RECORDS, RecordCells, record_cells, share_of
 from joinedup.views.release import (
     ReleaseLike,
@@ -55,9 +55,11 @@ from joinedup.views.release import (
 
 __all__ = [
     "DIMENSIONS",
+    "GOOD_SHARE",
     "MEASURE_LABELS",
     "QUALITY_TABLES",
     "UnknownAgency",
+    "agency_summaries",
     "current_quality",
     "percent",
 ]
@@ -200,6 +202,7 @@ def _collect(
             "ORDER BY u.source, u.field, u.rows DESC, u.local_code",
             [unmapped_for],
         )
+    names_of = {str(s["source"]): str(s["dataset"] or s["source"]) for s in sources}
     out_sources = []
     for s in shown:
         sid = s["source"]
@@ -289,6 +292,7 @@ def _collect(
         share = c["measure"] != "extract_lag_days"
         row = {
             "source": c["source"],
+            "source_name": names_of.get(str(c["source"]), str(c["source"])),
             "agency": by_source[c["source"]]["agency"],
             "dimension": c["dimension"],
             "measure": c["measure"],
@@ -345,20 +349,85 @@ def _collect(
     if detailed:
         advice = _rows(
             con,
-            "SELECT agency, rank, source, field, dimension, advice FROM quality_advice "
-            "ORDER BY agency, rank",
+            "SELECT agency, rank, source, field, dimension, advice, records_affected "
+            "FROM quality_advice ORDER BY agency, rank",
+        )
+        advice = [a for a in advice if a["source"] in ids]
+        # Rows each change would improve: counts of records, each protected on its own.
+        affected = protect_cells(
+            {i: int(a["records_affected"] or 0) for i, a in enumerate(advice)}, [], policy
         )
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for a in advice:
-            if a["source"] in ids:
-                grouped.setdefault(str(a["agency"]), []).append(
-                    {k: a[k] for k in ("source", "field", "dimension", "advice")}
-                )
+        for i, a in enumerate(advice):
+            grouped.setdefault(str(a["agency"]), []).append(
+                {
+                    **{k: a[k] for k in ("source", "field", "dimension", "advice")},
+                    "source_name": names_of.get(str(a["source"]), str(a["source"])),
+                    "records_affected": affected[i],
+                }
+            )
         # In rank order: the list's order is the rank (1 = most effect).
         out["advice"] = [
             {"agency": a, "agency_name": agency_names.get(a, a), "ranked": items}
             for a, items in sorted(grouped.items())
         ]
+    out["agency_summaries"] = agency_summaries(out)
+    return out
+
+
+#: A dimension at or above this share is "good" in an agency's summary.
+GOOD_SHARE = 0.95
+
+
+def agency_summaries(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per agency, in the order of ``data["agencies"]``: what is good (the dimensions in
+    which every source of the agency with a share shown reaches :data:`GOOD_SHARE`),
+    the weakest share shown (source and dimension) and what to fix first (the agency's
+    first piece of advice, where the tier sees advice). Built from the published figures
+    of ``data`` only: nothing the rest of the page does not show."""
+    advice = {a["agency"]: a["ranked"] for a in data.get("advice") or []}
+    out = []
+    for agency in data["agencies"]:
+        mine = [s for s in data["sources"] if s["agency"] == agency["id"]]
+        if not mine:
+            continue
+        good: list[dict[str, Any]] = []
+        weakest: dict[str, Any] | None = None
+        hidden = 0
+        for dim in DIMENSIONS:
+            shares = [
+                (s, s["dimensions"][dim]["share"])
+                for s in mine
+                if isinstance(s["dimensions"][dim]["share"], float)
+            ]
+            hidden += sum(1 for s in mine if s["dimensions"][dim]["percent"] == SUPPRESSED)
+            if not shares:
+                continue
+            low_source, low = min(shares, key=lambda x: (x[1], x[0]["dataset"]))
+            if low >= GOOD_SHARE:
+                good.append({"dimension": dim, "percent": percent(low)})
+            elif weakest is None or low < weakest["share"]:
+                weakest = {
+                    "dimension": dim,
+                    "source": low_source["source"],
+                    "source_name": low_source["dataset"],
+                    "share": low,
+                    "percent": percent(low),
+                }
+        first = (advice.get(agency["id"]) or [None])[0]
+        out.append(
+            {
+                "agency": agency["id"],
+                "agency_name": agency["name"],
+                "sources": [{"source": s["source"], "name": s["dataset"]} for s in mine],
+                "good": good,
+                "weakest": weakest,
+                "hidden_shares": hidden,
+                "fix_first": None if first is None else first["advice"],
+                "thin_months": sum(len(s["thin_months"]) for s in mine),
+                "measures_dropped": sum(1 for d in data["drops"] if d["agency"] == agency["id"]),
+            }
+        )
     return out
 
 

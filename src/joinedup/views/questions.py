@@ -8,6 +8,8 @@ shows person-level ids must write the view to the audit log.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,6 @@ from joinedup.disclosure import (
     DisclosurePolicy,
     SourceScope,
     Tier,
-    per_release,
     policy_for,
     scope_release,
     source_scope,
@@ -32,8 +33,11 @@ from joinedup.insight.answers import ALL
 from joinedup.insight.periods import Period, PeriodError, SourceSpan, custom_period
 from joinedup.views.answers import check_tier, protect_answer
 from joinedup.views.crosses import protect_crossed
+from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
+from joinedup.views.missing import with_missing
 from joinedup.views.records import NOT_RECORDS, RecordCells, record_cells, share_of
 from joinedup.views.release import ReleaseLike, open_release_connection, partnership_config
+from joinedup.views.voices import quotes
 
 __all__ = [
     "QUALITY_MEASURES",
@@ -145,7 +149,8 @@ def current_answer(
     scope = source_scope(config, tier)
     handle, con = _open(partnership_dir, open_release)
     try:
-        return _answer(con, question_id, wanted, chosen, tier, policy=policy, scope=scope)
+        found = _answer(con, question_id, wanted, chosen, tier, policy=policy, scope=scope)
+        return with_missing(found, config)  # issue 21: what is missing, in every output
     except duckdb.CatalogException as exc:
         raise _no_answers(handle) from exc
     finally:
@@ -404,6 +409,8 @@ def current_question(
         except QuestionError as exc:
             raise QuestionRefused(str(exc), tiers=info.tiers) from None
         answer = _answer(con, question_id, wanted, chosen, tier, policy=policy, scope=scope)
+        answer = with_missing(answer, config)  # issue 21
+        voices = _voices(con, question_id, tier, policy, scope, answer.get("period") or {})
         sources = _source_quality(
             con, info.sources, tier, policy=policy, scope=scope, handle=handle
         )
@@ -415,7 +422,34 @@ def current_question(
         "answer": answer,
         "sources": sources,
         "quality_measures_shown": tier in _QUALITY_TIERS,
+        "voices": voices,
     }
+
+
+def _voices(
+    con: duckdb.DuckDBPyConnection,
+    question_id: str,
+    tier: Tier,
+    policy: DisclosurePolicy,
+    scope: SourceScope,
+    period: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Scrubbed words from notes on the question's ``voices:`` themes, in its period
+    (issue 20; :mod:`joinedup.views.voices`), or None when it quotes none."""
+    row = con.execute("SELECT spec FROM question WHERE question_id = $q", {"q": question_id})
+    found = row.fetchone()
+    spec = json.loads(found[0]) if found and found[0] else {}
+    themes = spec.get("voices") or []
+    if not themes:
+        return None
+
+    def day(key: str) -> dt.date | None:
+        value = period.get(key)
+        return dt.date.fromisoformat(str(value)) if value else None
+
+    return quotes(
+        con, tier, themes=themes, policy=policy, scope=scope, start=day("from"), end=day("to")
+    )
 
 
 def headline_change(headline: Any, previous: Any) -> dict[str, Any] | None:

@@ -248,6 +248,8 @@ def compare_releases(
         "disclosure": policy_dict(policy),
         "a": _side(oa),
         "b": _side(ob),
+        # each release's concern counts are for its own default period (issue 14)
+        "period": {"a": oa.get("period"), "b": ob.get("period")},
     }
     if "exclusions" in ob:
         out["exclusions"] = ob["exclusions"]

@@ -1,163 +1,237 @@
 """The review queue of record pairs in the linkage review band (``/linkage/review``).
 
-:func:`current_review_queue` and :func:`current_review_pair` read ``link_pair``. A pair is
-named by an opaque **pair key** (a keyed hash of the release id and the two record keys,
-with a key derived from the partnership's secret), never by the agencies' record ids, so
-no record id appears in an address. At the strategic tier a pair shows how its fields
-compare (same, similar, different, missing) with its match weight, sources and agencies:
-nothing that identifies anyone. Only at the operational tier (``identifying=True``) does it
-add both records' names, dates of birth, sex, postcodes, record ids and person ids: that is
-re-identification (another agency's record), which the caller allows only with a purpose
-and writes to the audit log as such. :attr:`ReviewPairView.review_purpose` is the purpose
-the sharing agreements of both records declare for review (``review_purpose``), if they do.
+:func:`current_review_queue` reads ``link_pair``: the pairs in the review band not yet
+decided, a page at a time, filtered and sorted (issue 16) by
+
+- **score band**: the review band (``linkage.review_threshold`` up to
+  ``linkage.match_threshold``) in three equal parts of match probability, ``high``,
+  ``middle`` and ``low``;
+- **source pair**: the two sources the records come from, in either order;
+- **flag**: a person either record is in was flagged as looking wrong
+  (``person_flag``: several dates of birth, too large, two NHS numbers ...), or ``any``;
+- **sort**: ``likely`` (most likely matches first, the default), ``unlikely`` or
+  ``sources`` (by source pair, then most likely first).
+
+Each filter's choices come with how many waiting pairs they hold, protected like counts of
+people (the bands and the source pairs each add up to the pairs waiting). A pair is named
+by its opaque pair key (:mod:`joinedup.views.review_keys`); no record id or identifying
+field is returned. One pair side by side is :mod:`joinedup.views.review_pair`, whose
+names are re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure import SourceScope, Tier, policy_for, protect_cells
-from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.disclosure import Relation, Tier, policy_for, protect_cells
+from joinedup.errors import ReleaseError
 from joinedup.views.linkage import open_linkage, view_base
 from joinedup.views.release import ReleaseLike
+from joinedup.views.review_keys import (
+    _NOT_DECIDED,
+    _PAIR_COLUMNS,
+    _WEAKEST_SQL,
+    PairNotFound,
+    RecordKey,
+    _decided_table,
+    _key_secret,
+    _key_sql,
+    _pair_rows,
+    _public_pair,
+    _scope_sql,
+)
+from joinedup.views.review_pair import (
+    ReviewPairView,
+    agreement_reviewers,
+    current_review_pair,
+    declared_review_purpose,
+    permitted_purposes,
+    reviewer_roles,
+    withhold_identifying,
+)
 
 __all__ = [
+    "BANDS",
+    "SORTS",
     "PairNotFound",
+    "QueueFilter",
     "RecordKey",
     "ReviewPairView",
+    "_key_secret",
+    "_key_sql",
+    "agreement_reviewers",
     "current_review_pair",
     "current_review_queue",
     "declared_review_purpose",
     "permitted_purposes",
+    "reviewer_roles",
     "withhold_identifying",
 ]
 
-RecordKey = tuple[str, str]
-
-_STATUS_LABELS = {
-    "review": "In the review band: the records are in different persons",
-    "linked": "Linked: the records are one person in this release",
-    "not_linked": "Not linked: the records are in different persons",
+#: Score bands, most likely first: (code, label).
+BANDS = (
+    ("high", "Most likely"),
+    ("middle", "Middling"),
+    ("low", "Least likely"),
+)
+#: Orders of the queue: (code, label).
+SORTS = (
+    ("likely", "Most likely matches first"),
+    ("unlikely", "Least likely matches first"),
+    ("sources", "By source pair"),
+)
+_ORDER = {
+    "likely": "p.match_probability DESC, p.match_weight DESC",
+    "unlikely": "p.match_probability, p.match_weight",
+    "sources": "least(p.source_l, p.source_r), greatest(p.source_l, p.source_r), "
+    "p.match_probability DESC, p.match_weight DESC",
 }
-
-
-class PairNotFound(JoinedupError):
-    """The pair key names no scored pair of the current release."""
-
-
-# --- pair keys ---------------------------------------------------------------------------
-
-_PROCESS_KEY = secrets.token_hex(32)
-
-
-def _key_secret(partnership_dir: Path, config: PartnershipConfig | None) -> str:
-    """Hex key for pair keys, derived from the partnership's secret (so keys are the same
-    in every worker and across restarts); a per-process key without one."""
-    if config is not None:
-        path = Path(partnership_dir) / config.secret_file
-        if path.is_file():
-            secret = path.read_text(encoding="utf-8").strip().encode()
-            return hmac.new(secret, b"joinedup review pair key", hashlib.sha256).hexdigest()
-    return _PROCESS_KEY
-
-
-def _key_sql(secret: str) -> str:
-    """SQL for a ``link_pair`` row's pair key: sha256(k || sha256(k || message)), the
-    message being the release id and both record keys (an HMAC-like construction that
-    DuckDB can compute over every pair)."""
-    k = "'" + secret + "'"
-    msg = (
-        "concat_ws(chr(31), ?, p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r)"
-    )
-    return f"substr(sha256({k} || sha256({k} || {msg})), 1, 32)"
-
-
-def _decided_table(
-    con: duckdb.DuckDBPyConnection, decided: Iterable[tuple[RecordKey, RecordKey]]
-) -> None:
-    pairs = list(decided)
-    con.register(
-        "_ju_decided_arrow",
-        pa.table(
-            {
-                "ls": pa.array([a[0] for a, _ in pairs], pa.string()),
-                "lr": pa.array([a[1] for a, _ in pairs], pa.string()),
-                "rs": pa.array([b[0] for _, b in pairs], pa.string()),
-                "rr": pa.array([b[1] for _, b in pairs], pa.string()),
-            }
-        ),
-    )
-
-
-_CANON = (
-    "(p.source_l < p.source_r OR (p.source_l = p.source_r "
-    "AND p.source_record_id_l <= p.source_record_id_r))"
-)
-_NOT_DECIDED = (
-    "NOT EXISTS (SELECT 1 FROM _ju_decided_arrow d WHERE "
-    f"(CASE WHEN {_CANON} THEN d.ls = p.source_l AND d.lr = p.source_record_id_l "
-    "AND d.rs = p.source_r AND d.rr = p.source_record_id_r "
-    "ELSE d.ls = p.source_r AND d.lr = p.source_record_id_r "
-    "AND d.rs = p.source_l AND d.rr = p.source_record_id_l END))"
+_TIES = "p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r"
+_FLAG_LABELS = {
+    "several_dates_of_birth": "A person with several dates of birth",
+    "too_large": "A person with very many records",
+    "two_nhs_numbers": "A person with two NHS numbers",
+    "two_upns": "A person with two unique pupil numbers",
+    "two_pnc_ids": "A person with two PNC ids",
+    "reviewed_non_match_joined": "A person holding records decided as not a match",
+}
+_FLAGGED = (
+    "SELECT rp.source, rp.source_record_id, f.flag FROM record_person rp "
+    "JOIN person_flag f USING (person_id)"
 )
 
 
-def _scope_sql(scope: SourceScope) -> str:
-    if not scope.excluded:
-        return "true"
-    banned = ", ".join("'" + s.replace("'", "''") + "'" for s in sorted(scope.excluded_ids))
-    return f"p.source_l NOT IN ({banned}) AND p.source_r NOT IN ({banned})"
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue is narrowed to and how it is sorted (all optional)."""
+
+    band: str | None = None
+    sources: tuple[str, str] | None = None
+    flag: str | None = None
+    sort: str = "likely"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "band": self.band,
+            "sources": "+".join(self.sources) if self.sources else None,
+            "flag": self.flag,
+            "sort": self.sort,
+        }
 
 
-def _pair_rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def _edges(config: PartnershipConfig | None) -> tuple[float, float]:
+    lo = config.linkage.review_threshold if config is not None else 0.5
+    hi = config.linkage.match_threshold if config is not None else 0.95
+    third = (hi - lo) / 3
+    return lo + third, lo + 2 * third
 
 
-_PAIR_COLUMNS = (
-    "p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r, p.match_weight, "
-    "p.match_probability, p.blocking_rule, p.status, p.decision, "
-    "sl.agency AS agency_l, sl.dataset AS dataset_l, sr.agency AS agency_r, "
-    "sr.dataset AS dataset_r"
-)
-#: The ten weakest links not yet decided (chosen before any key is computed; ties broken
-#: by record keys so the choice is repeatable), for spot checks.
-_WEAKEST_SQL = (
-    "SELECT * FROM link_pair p WHERE p.status = 'linked' AND p.decision IS NULL AND {scope} "
-    "ORDER BY p.match_probability, p.match_weight, p.source_l, p.source_record_id_l, "
-    "p.source_r, p.source_record_id_r LIMIT 10"
-)
-_PAIR_FROM = (
-    "FROM link_pair p LEFT JOIN source sl ON sl.source = p.source_l "
-    "LEFT JOIN source sr ON sr.source = p.source_r"
-)
-
-
-def _public_pair(row: dict[str, Any], key: str) -> dict[str, Any]:
+def _band_sql(band: str, edges: tuple[float, float]) -> str:
+    e1, e2 = (float(e) for e in edges)
     return {
-        "key": key,
-        "status": row["status"],
-        "status_label": _STATUS_LABELS.get(str(row["status"]), str(row["status"])),
-        "match_weight": row["match_weight"],
-        "match_probability": row["match_probability"],
-        "blocking_rule": row["blocking_rule"],
-        "left": {"source": row["source_l"], "agency": row["agency_l"], "dataset": row["dataset_l"]},
-        "right": {
-            "source": row["source_r"],
-            "agency": row["agency_r"],
-            "dataset": row["dataset_r"],
-        },
+        "high": f"p.match_probability >= {e2!r}",
+        "middle": f"p.match_probability >= {e1!r} AND p.match_probability < {e2!r}",
+        "low": f"p.match_probability < {e1!r}",
+    }[band]
+
+
+def _filter_sql(f: QueueFilter, edges: tuple[float, float]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    if f.band in dict(BANDS):
+        parts.append(_band_sql(f.band, edges))
+    if f.sources is not None:
+        parts.append("least(p.source_l, p.source_r) = ? AND greatest(p.source_l, p.source_r) = ?")
+        params += sorted(f.sources)
+    if f.flag is not None:
+        cond = "" if f.flag == "any" else " AND x.flag = ?"
+        parts.append(
+            f"(EXISTS (SELECT 1 FROM ({_FLAGGED}) x WHERE x.source = p.source_l "
+            f"AND x.source_record_id = p.source_record_id_l{cond}) OR EXISTS (SELECT 1 FROM "
+            f"({_FLAGGED}) x WHERE x.source = p.source_r AND x.source_record_id = "
+            f"p.source_record_id_r{cond}))"
+        )
+        params += [] if f.flag == "any" else [f.flag, f.flag]
+    return (" AND ".join(parts) or "true"), params
+
+
+def _options(
+    con: duckdb.DuckDBPyConnection, where: str, edges: tuple[float, float]
+) -> dict[str, dict[Any, int]]:
+    """How many waiting pairs each choice of each filter holds (raw counts)."""
+    bands = {
+        code: int(
+            con.execute(
+                f"SELECT count(*) FROM link_pair p WHERE {where} AND {_band_sql(code, edges)}"
+            ).fetchall()[0][0]
+        )
+        for code, _ in BANDS
+    }
+    sources = {
+        (str(a), str(b)): int(n)
+        for a, b, n in con.execute(
+            "SELECT least(p.source_l, p.source_r), greatest(p.source_l, p.source_r), count(*) "
+            f"FROM link_pair p WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    }
+    waiting = f"SELECT row_number() OVER () AS i, * FROM link_pair p WHERE {where}"
+    flags = {
+        str(flag): int(n)
+        for flag, n in con.execute(
+            f"WITH w AS ({waiting}), x AS ({_FLAGGED}), hits AS ("
+            "SELECT w.i, x.flag FROM w JOIN x ON x.source = w.source_l "
+            "AND x.source_record_id = w.source_record_id_l UNION "
+            "SELECT w.i, x.flag FROM w JOIN x ON x.source = w.source_r "
+            "AND x.source_record_id = w.source_record_id_r) "
+            "SELECT flag, count(DISTINCT i) FROM hits GROUP BY 1 "
+            "UNION ALL SELECT 'any', count(DISTINCT i) FROM hits ORDER BY 1"
+        ).fetchall()
+    }
+    return {"bands": bands, "sources": sources, "flags": flags}
+
+
+def _protected_options(
+    raw: dict[str, dict[Any, int]], waiting: int, policy: Any, names: dict[str, str]
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    values: dict[Any, int] = {"all": waiting}
+    values.update({("band", k): v for k, v in raw["bands"].items()})
+    values.update({("sources", k): v for k, v in raw["sources"].items()})
+    values.update({("flag", k): v for k, v in raw["flags"].items()})
+    relations = [Relation("all", tuple(("band", k) for k in raw["bands"]))]
+    if raw["sources"]:
+        relations.append(Relation("all", tuple(("sources", k) for k in raw["sources"])))
+    shown = protect_cells(values, relations, policy, keep=["all"])
+    labels = dict(BANDS)
+
+    def name(source: str) -> str:
+        return names.get(source, source)
+
+    return shown["all"], {
+        "bands": [
+            {"value": k, "label": labels[k], "pairs": shown[("band", k)]} for k in raw["bands"]
+        ],
+        "sources": [
+            {
+                "value": f"{a}+{b}",
+                "label": f"{name(a)} and {name(b)}" if a != b else f"Both from {name(a)}",
+                "pairs": shown[("sources", (a, b))],
+            }
+            for a, b in raw["sources"]
+        ],
+        "flags": [
+            {
+                "value": k,
+                "label": "Any flag" if k == "any" else _FLAG_LABELS.get(k, k.replace("_", " ")),
+                "pairs": shown[("flag", k)],
+            }
+            for k in raw["flags"]
+        ],
     }
 
 
@@ -170,37 +244,51 @@ def current_review_queue(
     offset: int = 0,
     open_release: Callable[[Path], ReleaseLike] | None = None,
     config: PartnershipConfig | None = None,
+    filters: QueueFilter | None = None,
 ) -> dict[str, Any]:
     """Pairs of the current release in the review band not yet ``decided`` (canonical
-    record-key pairs from the app state), most likely matches first, a page at a time;
-    plus the ten weakest links (``weakest_links``), for spot checks.
+    record-key pairs from the app state), narrowed and sorted by ``filters`` (default:
+    all of them, most likely matches first), a page at a time; plus the ten weakest links
+    (``weakest_links``), for spot checks, and each filter's choices (``options``).
 
-    No record id or identifying field is returned: each pair has its opaque key, scores,
-    blocking rule, sources and agencies.
+    ``waiting`` is the pairs the filters leave (all of them without filters). No record
+    id or identifying field is returned: each pair has its opaque key, scores, blocking
+    rule, sources and agencies.
     """
     tier = Tier(tier)
+    f = filters or QueueFilter()
     con, handle, config, scope = open_linkage(partnership_dir, tier, open_release, config)
     policy = policy_for(tier, config.disclosure if config is not None else None)
     secret = _key_secret(partnership_dir, config)
+    edges = _edges(config)
+    names = {s.id: s.dataset or s.id for s in config.sources} if config is not None else {}
     try:
         out = view_base(con, tier, policy, scope)
         rid = out["release"]["release_id"] or handle.release_id
         _decided_table(con, decided)
         where = f"p.status = 'review' AND {_NOT_DECIDED} AND {_scope_sql(scope)}"
-        waiting = int(
-            con.execute(f"SELECT count(*) FROM link_pair p WHERE {where}").fetchall()[0][0]
+        total = int(con.execute(f"SELECT count(*) FROM link_pair p WHERE {where}").fetchall()[0][0])
+        raw = _options(con, where, edges)
+        narrowed, params = _filter_sql(f, edges)
+        chosen = f"{where} AND {narrowed}"
+        waiting = (
+            total
+            if narrowed == "true"
+            else int(
+                con.execute(f"SELECT count(*) FROM link_pair p WHERE {chosen}", params).fetchall()[
+                    0
+                ][0]
+            )
         )
-        # The page's pairs are chosen first (most likely first, ties by record keys) and
-        # keys computed for them alone: the band can hold tens of thousands of pairs.
+        order = f"{_ORDER.get(f.sort, _ORDER['likely'])}, {_TIES}"
+        # The page's pairs are chosen first (ties by record keys) and keys computed for
+        # them alone: the band can hold tens of thousands of pairs.
         cur = con.execute(
             f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} FROM ("
-            f"SELECT * FROM link_pair p WHERE {where} ORDER BY p.match_probability DESC, "
-            "p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r "
+            f"SELECT * FROM link_pair p WHERE {chosen} ORDER BY {order} "
             "LIMIT ? OFFSET ?) p LEFT JOIN source sl ON sl.source = p.source_l "
-            "LEFT JOIN source sr ON sr.source = p.source_r "
-            "ORDER BY p.match_probability DESC, p.source_l, p.source_record_id_l, "
-            "p.source_r, p.source_record_id_r",
-            [rid, limit, offset],
+            f"LEFT JOIN source sr ON sr.source = p.source_r ORDER BY {order}",
+            [rid, *params, limit, offset],
         )
         pairs = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
         cur = con.execute(
@@ -220,339 +308,26 @@ def current_review_queue(
         ) from exc
     finally:
         con.close()
-    # The number of pairs waiting is a count of record pairs: protected like people.
-    shown = protect_cells({"waiting": waiting}, [], policy)["waiting"]
+    # Numbers of pairs waiting are counts of record pairs: protected like people.
+    shown_total, options = _protected_options(raw, total, policy, names)
+    shown = shown_total if narrowed == "true" else protect_cells({"w": waiting}, [], policy)["w"]
+    for i, pair in enumerate(pairs):
+        pair["position"] = str(offset + i)  # a place in the queue, not a count
+    e1, e2 = edges
     out.update(
         {
             "waiting": shown,
+            "waiting_all": shown_total,
             "limit": limit,
             "offset": offset,
             "has_next": offset + limit < waiting,
             "has_previous": offset > 0,
             "pairs": pairs,
             "weakest_links": weakest,
+            "filters": f.as_dict(),
+            "options": options,
+            "sorts": [{"value": k, "label": v} for k, v in SORTS],
+            "band_edges": {"low_below": round(e1, 4), "high_from": round(e2, 4)},
         }
     )
     return out
-
-
-# --- one pair ------------------------------------------------------------------------------
-
-_IDENTITY = ("forename", "surname", "preferred_name", "dob", "sex", "postcode", "postcode_district")
-_IDS = ("nhs_number", "upn", "pnc_id")
-
-
-#: Pair key -> record keys of the pairs that can be opened, per release file (see
-#: :func:`_pair_index`); a few releases at most.
-_PAIR_INDEX: dict[tuple[Any, ...], dict[str, tuple[str, str, str, str]]] = {}
-_PAIR_INDEX_LOCK = threading.Lock()
-
-
-def _pair_index(
-    con: duckdb.DuckDBPyConnection,
-    handle: ReleaseLike,
-    secret: str,
-    scope: SourceScope,
-    rid: str,
-) -> dict[str, tuple[str, str, str, str]]:
-    """The pairs that can be opened, by key: those in the review band, those scored there
-    but kept apart, and the weakest links (the ones the pages link to). Keys are computed
-    for those alone, not for every linked pair (millions in a large partnership), and
-    remembered per release file, which never changes once published."""
-    db = getattr(handle, "db_path", None)
-    cache_key: tuple[Any, ...] | None = None
-    if db is not None:
-        try:
-            st = Path(db).stat()
-            cache_key = (str(db), st.st_mtime_ns, st.st_size, secret, scope.excluded_ids, rid)
-        except OSError:
-            cache_key = None
-    if cache_key is not None:
-        with _PAIR_INDEX_LOCK:
-            if cache_key in _PAIR_INDEX:
-                return _PAIR_INDEX[cache_key]
-    scoped = _scope_sql(scope)
-    candidates = (
-        f"SELECT * FROM link_pair p WHERE p.status IN ('review', 'not_linked') AND {scoped} "
-        f"UNION ALL SELECT * FROM ({_WEAKEST_SQL.format(scope=scoped)})"
-    )
-    rows = con.execute(
-        f"SELECT {_key_sql(secret)}, p.source_l, p.source_record_id_l, p.source_r, "
-        f"p.source_record_id_r FROM ({candidates}) p",
-        [rid],
-    ).fetchall()
-    index = {str(r[0]): (str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows}
-    if cache_key is not None:
-        with _PAIR_INDEX_LOCK:
-            while len(_PAIR_INDEX) >= 4:
-                _PAIR_INDEX.pop(next(iter(_PAIR_INDEX)))
-            _PAIR_INDEX[cache_key] = index
-    return index
-
-
-@dataclass(frozen=True)
-class ReviewPairView:
-    """One pair: what the tier may see (``data``) and, for the caller only, the two
-    record keys (to record a decision) and person ids (to audit an identifying view)."""
-
-    data: dict[str, Any]
-    left: RecordKey
-    right: RecordKey
-    persons: tuple[str | None, str | None]
-    agencies: tuple[str, ...]
-    #: The review purpose both records' sharing agreements declare (``review_purpose``),
-    #: or None when either does not: then the reviewer gives one.
-    review_purpose: str | None = None
-    #: The purposes both records' agreements permit (``purposes``), for the reviewer to
-    #: choose from when they give a purpose.
-    permitted_purposes: tuple[str, ...] = ()
-
-
-#: What the operational tier adds to each side of a pair: the identifying part.
-_IDENTIFYING_KEYS = ("source_record_id", "person_id", "fields")
-
-
-def withhold_identifying(view: ReviewPairView) -> ReviewPairView:
-    """``view`` without the records' identifying fields, record ids and person ids (as the
-    strategic tier sees it: how each field compares), for a reviewer who has not given a
-    purpose yet; ``data["identifying"]`` is False."""
-    data = dict(view.data)
-    for side in ("left", "right"):
-        data[side] = {k: v for k, v in data[side].items() if k not in _IDENTIFYING_KEYS}
-    data["identifying"] = False
-    return replace(view, data=data)
-
-
-def permitted_purposes(config: PartnershipConfig | None, sources: Iterable[str]) -> list[str]:
-    """The purposes (``purposes``) that the sharing agreements of all ``sources`` permit."""
-    if config is None:
-        return []
-    agreement_of = {s.id: s.sharing_agreement for s in config.sources}
-    listed = {a.key: a.purposes for a in config.sharing_agreements}
-    lists = [listed.get(agreement_of.get(source, ""), []) for source in sources]
-    if not lists:
-        return []
-    return [p for p in dict.fromkeys(lists[0]) if all(p in other for other in lists[1:])]
-
-
-def declared_review_purpose(config: PartnershipConfig | None, sources: Iterable[str]) -> str | None:
-    """The review purpose the sharing agreements of ``sources`` declare, when every one of
-    them declares one (distinct purposes joined with "; "), else None."""
-    if config is None:
-        return None
-    agreement_of = {s.id: s.sharing_agreement for s in config.sources}
-    declared = {a.key: a.review_purpose for a in config.sharing_agreements}
-    purposes: list[str] = []
-    for source in sources:
-        text = declared.get(agreement_of.get(source, ""))
-        if not text or not text.strip():
-            return None
-        if text.strip() not in purposes:
-            purposes.append(text.strip())
-    return "; ".join(purposes) or None
-
-
-def _blank(v: object) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-def _name_level(
-    a: Any, b: Any, jw: float | None, swapped: bool, known_as: bool
-) -> tuple[str, bool | None]:
-    if _blank(a) or _blank(b):
-        return "Missing on one record or both", None
-    if a == b:
-        return "The same", True
-    if swapped:
-        return "Forename and surname swapped", True
-    if known_as:
-        return "Known-as name matches", True
-    if jw is not None and jw >= 0.92:
-        return "Very similar spelling", True
-    if jw is not None and jw >= 0.8:
-        return "Similar spelling", None
-    return "Different", False
-
-
-def _dob_level(a: Any, b: Any) -> tuple[str, bool | None]:
-    if a is None or b is None:
-        return "Missing on one record or both", None
-    if a == b:
-        return "The same", True
-    if a.year == b.year and a.day == b.month and a.month == b.day:
-        return "Day and month swapped", True
-    same = (a.year == b.year) + (a.month == b.month) + (a.day == b.day)
-    if same == 2:
-        return "One of day, month and year differs", None
-    if abs((a - b).days) <= 365:
-        return "Within a year", None
-    return "Different", False
-
-
-def _postcode_level(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, bool | None]:
-    ld = a["postcode_district"] or (a["postcode"] or "").split(" ")[0] or None
-    rd = b["postcode_district"] or (b["postcode"] or "").split(" ")[0] or None
-    if ld is None or rd is None:
-        return "Missing on one record or both", None
-    lp, rp = a["postcode"], b["postcode"]
-    if lp and rp and lp == rp:
-        return "The same postcode", True
-    if lp and rp and len(lp) > 2 and lp[:-2] == rp[:-2]:
-        return "The same sector", True
-    if ld == rd and (not lp or not rp):
-        return "The same district (one record holds only the district)", True
-    if ld == rd:
-        return "The same district", None
-    return "Different", False
-
-
-def _comparisons(
-    con: duckdb.DuckDBPyConnection, left: RecordKey, right: RecordKey
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None]:
-    cols = ", ".join((*_IDENTITY, *_IDS))
-    fetched = {}
-    for key in (left, right):
-        got = con.execute(
-            f"SELECT {cols} FROM identity WHERE source = ? AND source_record_id = ?", list(key)
-        ).fetchall()
-        fetched[key] = dict(zip((*_IDENTITY, *_IDS), got[0], strict=True)) if got else None
-    lf, rf = fetched[left], fetched[right]
-    if lf is None or rf is None:
-        return [], lf, rf
-    jw = con.execute(
-        "SELECT jaro_winkler_similarity(?, ?), jaro_winkler_similarity(?, ?)",
-        [lf["forename"] or "", rf["forename"] or "", lf["surname"] or "", rf["surname"] or ""],
-    ).fetchall()[0]
-    swapped = bool(
-        lf["forename"]
-        and lf["surname"]
-        and lf["forename"] == rf["surname"]
-        and lf["surname"] == rf["forename"]
-    )
-    known_as = bool(
-        (lf["preferred_name"] and lf["preferred_name"] in (rf["forename"], rf["preferred_name"]))
-        or (rf["preferred_name"] and rf["preferred_name"] == lf["forename"])
-    )
-    out = []
-
-    def add(field: str, level: tuple[str, bool | None]) -> None:
-        out.append({"field": field, "level": level[0], "agrees": level[1]})
-
-    add("Forename", _name_level(lf["forename"], rf["forename"], jw[0], swapped, known_as))
-    add("Surname", _name_level(lf["surname"], rf["surname"], jw[1], swapped, False))
-    add("Date of birth", _dob_level(lf["dob"], rf["dob"]))
-    ls = lf["sex"] if lf["sex"] in ("F", "M") else None
-    rs = rf["sex"] if rf["sex"] in ("F", "M") else None
-    add(
-        "Sex",
-        ("Missing or not known on one record or both", None)
-        if ls is None or rs is None
-        else (("The same", True) if ls == rs else ("Different", False)),
-    )
-    add("Postcode", _postcode_level(lf, rf))
-    for name, label in (("nhs_number", "NHS number"), ("upn", "UPN"), ("pnc_id", "PNC id")):
-        a, b = lf[name], rf[name]
-        if _blank(a) or _blank(b):
-            add(label, ("Not on both records", None))
-        else:
-            add(label, ("The same", True) if a == b else ("Different", False))
-    return out, lf, rf
-
-
-def _shown_fields(f: dict[str, Any] | None) -> dict[str, Any] | None:
-    if f is None:
-        return None
-    return {
-        k: (v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in f.items()
-        if k in (*_IDENTITY, *_IDS)
-    }
-
-
-def current_review_pair(
-    partnership_dir: Path,
-    tier: Tier,
-    pair_key: str,
-    *,
-    open_release: Callable[[Path], ReleaseLike] | None = None,
-    config: PartnershipConfig | None = None,
-) -> ReviewPairView:
-    """One scored pair of the current release, by its pair key.
-
-    Identifying fields, record ids and person ids are included at the operational tier
-    only (the caller audits that view). Raises :class:`PairNotFound` for a key that names
-    no pair of this release (keys change with each release) or a pair whose source is
-    left out at the tier.
-    """
-    tier = Tier(tier)
-    if not pair_key or len(pair_key) > 64 or not all(c in "0123456789abcdef" for c in pair_key):
-        raise PairNotFound("That is not a pair key. Open the pair from the review queue.")
-    con, handle, config, scope = open_linkage(partnership_dir, tier, open_release, config)
-    policy = policy_for(tier, config.disclosure if config is not None else None)
-    secret = _key_secret(partnership_dir, config)
-    try:
-        out = view_base(con, tier, policy, scope)
-        rid = out["release"]["release_id"] or handle.release_id
-        # Pairs that can be opened: those in the review band, those scored there but kept
-        # apart, and the weakest links (the ones the pages link to). Keys are computed
-        # for those alone, not for every linked pair (millions in a large partnership).
-        index = _pair_index(con, handle, secret, scope, rid)
-        keys = index.get(pair_key)
-        found: list[dict[str, Any]] = []
-        if keys is not None:
-            cur = con.execute(
-                f"SELECT ? AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} WHERE p.source_l = ? "
-                "AND p.source_record_id_l = ? AND p.source_r = ? AND p.source_record_id_r = ?",
-                [pair_key, *keys],
-            )
-            found = _pair_rows(cur)
-        if not found:
-            raise PairNotFound(
-                "There is no such pair in the current release: pair keys change with each "
-                "release, and a decided pair leaves the queue at the next build. Go back to "
-                "the review queue."
-            )
-        row = found[0]
-        left: RecordKey = (row["source_l"], row["source_record_id_l"])
-        right: RecordKey = (row["source_r"], row["source_record_id_r"])
-        comparisons, lf, rf = _comparisons(con, left, right)
-        persons = {}
-        for key in (left, right):
-            got = con.execute(
-                "SELECT person_id FROM record_person WHERE source = ? AND source_record_id = ?",
-                list(key),
-            ).fetchall()
-            persons[key] = got[0][0] if got else None
-    except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
-            "be from an older version of joinedup. Run `joinedup build DIR` to rebuild it."
-        ) from exc
-    finally:
-        con.close()
-    data = out
-    data.update(_public_pair(row, pair_key))
-    data["comparisons"] = comparisons
-    data["same_person"] = persons[left] is not None and persons[left] == persons[right]
-    data["identifying"] = tier is Tier.OPERATIONAL
-    if tier is Tier.OPERATIONAL:
-        data["left"].update(
-            {"source_record_id": left[1], "person_id": persons[left], "fields": _shown_fields(lf)}
-        )
-        data["right"].update(
-            {
-                "source_record_id": right[1],
-                "person_id": persons[right],
-                "fields": _shown_fields(rf),
-            }
-        )
-    agencies = tuple(sorted({str(row["agency_l"]), str(row["agency_r"])}))
-    return ReviewPairView(
-        data,
-        left,
-        right,
-        (persons[left], persons[right]),
-        agencies,
-        declared_review_purpose(config, (left[0], right[0])),
-        tuple(permitted_purposes(config, (left[0], right[0]))),
-    )

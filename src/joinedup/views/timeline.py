@@ -27,6 +27,7 @@ from joinedup.disclosure.tiers import Tier, require_operational
 from joinedup.taxonomy import Taxonomy, load_taxonomy
 from joinedup.views.evidence import EVIDENCE_COLUMNS, evidence_sql
 from joinedup.views.release import ReleaseLike, operational_release, partnership_config
+from joinedup.views.voices import person_notes
 
 __all__ = [
     "FLAG_MEANINGS",
@@ -200,6 +201,10 @@ def person_timeline(
             p,
         )
         evidence = _optional(con, evidence_sql(), p)
+        try:
+            notes = person_notes(con, person_id)  # issue 20: their notes, scrubbed
+        except duckdb.CatalogException:
+            notes = []
         own = (
             con.execute(_OWN_SQL, {**p, "agency": viewer_agency}).fetchall()
             if viewer_agency
@@ -287,6 +292,7 @@ def person_timeline(
         ],
         "hints": hints,
         "evidence": _evidence_rows(evidence, name, datasets, tax),
+        "notes": notes,
         "own_agency": viewer_agency,
         "own_references": [
             {"dataset": datasets.get(str(s), str(s)), "record": str(r), "local_id": _text(lid)}

@@ -28,17 +28,26 @@ from joinedup.web.deps import WebSettings, install_auth
 from joinedup.web.errors import install_error_handlers
 from joinedup.web.middleware import Networks, wrap
 from joinedup.web.routes import (
+    admin,
     audit,
     auth,
+    drafts,
+    guidance,
     health,
+    indicators,
     linkage,
+    maturity,  # issue 21
     networks,
     overview,
+    panel_setup,
+    panels,
     people,
     places,
     quality,
     questions,
     releases,
+    report,
+    usage,  # issue 19
 )
 from joinedup.web.uploads import recover_at_start
 
@@ -111,11 +120,19 @@ def create_app(
     install_auth(app, Path(partnership_dir), state_url=state_url)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(overview.router)
-    for pages in (questions, places, networks, people, quality, linkage, releases):
+    for pages in (questions, indicators, places, networks, people, quality, linkage, releases):
         app.include_router(pages.router)
+    app.include_router(drafts.router)  # issue 16: draft releases
+    app.include_router(admin.router)  # issue 16: administration on the web
+    app.include_router(panel_setup.router)  # issue 18: before panels' /panels/{id}
+    app.include_router(panels.router)  # issue 18: exploitation panels
+    app.include_router(guidance.router)  # issue 20: what to look for, glossary
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(audit.router)
+    app.include_router(report.router)  # issue 16: the board report as a PDF
+    app.include_router(usage.router)  # issue 19: where is my data used
+    app.include_router(maturity.router)  # issue 21: data maturity, framework
     return app
 
 

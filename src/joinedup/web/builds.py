@@ -8,6 +8,11 @@ One build at a time: a second start is refused while this app's build runs, and 
 release store's build lock refuses one while any other build of the partnership (the
 command line, another server) holds it; the message is the store's.
 
+A build started as a **draft** (issue 16) ends with a release that is not current: the
+data lead previews it against the current one and publishes or discards it
+(``joinedup.release.drafts``). Without ``draft`` the partnership's ``build.drafts``
+decides, as for ``joinedup build``.
+
 The statuses live in this process only: a restart forgets them (the releases and the
 audit log keep what matters). Errors shown are joinedup's own messages, which never hold
 a value from a record; anything else is shown as its type only.
@@ -28,6 +33,7 @@ from typing import Any
 from joinedup.errors import BuildError, JoinedupError
 from joinedup.pipeline import STAGES as PIPELINE_STAGES
 from joinedup.pipeline import SourcesShrank
+from joinedup.pipeline.publish import drafting
 from joinedup.release.store import build_lock, lock_context
 
 __all__ = ["STAGES", "BuildRunner", "BuildStatus"]
@@ -71,6 +77,9 @@ class BuildStatus:
     # those that stopped it (each SourceDrop.as_dict(): source, file, rows, message ...)
     accept_drop: list[str] = field(default_factory=list)
     drops: list[dict[str, Any]] = field(default_factory=list)
+    # issue 16: asked for a draft; and whether the release it made is one
+    draft_asked: bool = False
+    draft: bool = False
 
     @property
     def running(self) -> bool:
@@ -113,6 +122,8 @@ class BuildStatus:
             "error": self.error,
             "accept_drop": list(self.accept_drop),
             "drops": [dict(d) for d in self.drops],
+            "draft": self.draft,
+            "draft_asked": self.draft_asked,
         }
 
 
@@ -174,10 +185,12 @@ class BuildRunner:
         started_by: str,
         on_finish: OnFinish | None = None,
         accept_drop: Iterable[str] = (),
+        draft: bool = False,
     ) -> str:
         """Start a build; its id. BuildError when a build of the partnership is running.
         ``accept_drop`` names sources a data lead confirmed though they shrank sharply
-        (``joinedup.pipeline.guard``)."""
+        (``joinedup.pipeline.guard``). ``draft`` makes a draft release (else
+        ``build.drafts`` decides)."""
         with self._lock:
             if any(s.running for s in self._builds.values()):
                 raise BuildError(
@@ -193,6 +206,7 @@ class BuildRunner:
                 started_by=started_by,
                 started_at=_now(),
                 accept_drop=sorted(set(accept_drop)),
+                draft_asked=draft,
             )
             self._builds[build_id] = status
             finished = [k for k, s in self._builds.items() if not s.running]
@@ -222,7 +236,10 @@ class BuildRunner:
         result: Any = None
         try:
             # named in the lock, so a server killed mid-build is audited with this id
-            with lock_context(web_build_id=status.build_id, started_by=status.started_by):
+            with (
+                lock_context(web_build_id=status.build_id, started_by=status.started_by),
+                drafting(True if status.draft_asked else None, built_by=status.started_by),
+            ):
                 result = self._run_build(self._progress(status), status.accept_drop)
         except SourcesShrank as exc:  # the page offers to confirm each source
             self._finish(status, error=str(exc), drops=[d.as_dict() for d in exc.drops])
@@ -240,6 +257,8 @@ class BuildRunner:
             )
         else:
             release = result.release
+            manifest = getattr(release, "manifest", None)
+            status.draft = bool(isinstance(manifest, dict) and manifest.get("draft"))
             self._finish(
                 status,
                 release_id=str(release.release_id),

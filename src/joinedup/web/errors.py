@@ -64,12 +64,38 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, status, detail)
 
 
+#: What each kind of bad value is, in words for the person who sees the page.
+_PROBLEMS = {
+    "missing": "is needed and was not given",
+    "string_too_long": "is longer than this page accepts",
+    "string_pattern_mismatch": "is not one of the choices this page offers",
+    "literal_error": "is not one of the choices this page offers",
+    "enum": "is not one of the choices this page offers",
+}
+
+
+def validation_words(errors: list[dict[str, object]]) -> str:
+    """A request's bad values in words for a web user (issue 16): which value of the
+    address or form is wrong and what to do, never a parser's "query.by.0: String should
+    match pattern"; the values themselves are not repeated (they may hold identifiers)."""
+    problems = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ()) or () if p not in ("query", "path", "body")]  # type: ignore[attr-defined]
+        name = loc[0] if loc and not loc[0].isdigit() else "a value"
+        kind = str(e.get("type", ""))
+        words = _PROBLEMS.get(kind, "is not a value this page accepts")
+        problems.append(f"'{name}' {words}")
+    listed = "; ".join(dict.fromkeys(problems)) or "a value is not one this page accepts"
+    return (
+        f"The address asks for something this page does not offer: {listed}. Go back and "
+        "choose from the page's own links and choices, or start again from the overview."
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
-    )
-    return error_response(request, 422, f"The request is not valid: {problems}")
+    detail = validation_words(list(exc.errors()))
+    return error_response(request, 422, detail, title="This page cannot show that")
 
 
 async def _release_error(request: Request, exc: Exception) -> Response:

@@ -5,9 +5,12 @@ picture): members start evenly on a circle in the order of their ids, then a
 Fruchterman-Reingold force layout (pure Python, a fixed number of cooling steps) pulls
 connected members together, stronger connections more. A member's role is shown by its
 shape as well as its colour (circle: child; square: person of concern; triangle: other),
-and a connection's strength by the line's width. Members are labelled with their
-pseudonymous person id when the picture is small enough to read; every member and
-connection is also in the tables the page places below.
+and a connection's strength by the line's width. Members are labelled with a short label
+(issue 16: the role's letter and a number, C1, P2, O1, given by the caller) so labels do
+not overlap; each member is a link to its row in the members table, reachable by
+keyboard, and shows its full pseudonymous id at the top of the picture while it has focus
+(or the pointer). Every member and connection is also in the tables the page places
+below.
 
 Large groups are drawn with their :data:`MAX_NODES` best-connected members only; the
 picture says so.
@@ -16,7 +19,7 @@ picture says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -29,8 +32,10 @@ __all__ = ["MAX_NODES", "ROLE_STYLE", "NetworkPicture", "force_layout", "network
 
 #: Most members drawn in one picture.
 MAX_NODES = 150
-#: Most members labelled with their id in the picture.
-MAX_LABELLED = 40
+#: Most members labelled in the picture (short labels: C1, P2).
+MAX_LABELLED = 80
+#: Height of the line at the top that shows the focused member's full id.
+_STATUS_H = 26
 
 _TEXT = "#0b0c0c"
 _LINE = "#6f777b"
@@ -119,6 +124,21 @@ def force_layout(
     return {v: ((xs[i] - lo_x) / sx, (ys[i] - lo_y) / sy) for i, v in enumerate(nodes)}
 
 
+def _spread(pos: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Positions eased towards their ranks on each axis, so that a few outlying members do
+    not squeeze the rest into the middle where their labels would overlap. The order of
+    members along each axis (who is left of whom) is kept."""
+    n = len(pos)
+    if n < 3:
+        return pos
+    out: dict[str, list[float]] = {p: [0.0, 0.0] for p in pos}
+    for axis in (0, 1):
+        ranked = sorted(pos, key=lambda p: (pos[p][axis], p))
+        for i, p in enumerate(ranked):
+            out[p][axis] = 0.5 * pos[p][axis] + 0.5 * i / (n - 1)
+    return {p: (x, y) for p, (x, y) in out.items()}
+
+
 def _shape(role: str, x: float, y: float, r: float) -> str:
     shape, colour, _ = ROLE_STYLE.get(role, ROLE_STYLE["other"])
     stroke = f'fill="{colour}" stroke="#ffffff" stroke-width="1.5"'
@@ -146,8 +166,14 @@ def network_picture(
     width: int = 640,
     height: int = 480,
     max_nodes: int = MAX_NODES,
+    labels: Mapping[str, str] | None = None,
+    anchor_prefix: str | None = None,
 ) -> NetworkPicture:
-    """A drawing of ``members`` (person id, role) and their weighted ``edges``."""
+    """A drawing of ``members`` (person id, role) and their weighted ``edges``.
+
+    ``labels`` (person id -> short label) names members in the picture (the id itself
+    without it); with ``anchor_prefix`` each member links to ``#<prefix><label>``."""
+    short = dict(labels or {})
     degree: dict[str, int] = {pid: 0 for pid, _ in members}
     for a, b, _ in edges:
         if a in degree and b in degree:
@@ -158,17 +184,18 @@ def network_picture(
     role_of = dict(members)
     nodes = tuple(sorted(keep))
     links = tuple(sorted((a, b, float(w)) for a, b, w in edges if a in keep and b in keep))
-    pos = force_layout(nodes, links)
+    pos = _spread(force_layout(nodes, links))
     labelled = len(nodes) <= MAX_LABELLED
-    margin_x = 110 if labelled else 20
+    margin_x = 40 if labelled else 20
     legend_h = 40
+    top = _STATUS_H + 16
     inner_w = width - 2 * margin_x
-    inner_h = height - 40 - legend_h
+    inner_h = height - top - 20 - legend_h
     radius = 9.0 if len(nodes) <= 60 else 6.0
 
     def at(pid: str) -> tuple[float, float]:
         x, y = pos[pid]
-        return margin_x + x * inner_w, 20 + y * inner_h
+        return margin_x + x * inner_w, top + y * inner_h
 
     lines = []
     for a, b, w in links:
@@ -176,26 +203,54 @@ def network_picture(
         lines.append(
             f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{_LINE}" '
             f'stroke-width="{1 + min(w, 5.0) * 0.8:.1f}" stroke-linecap="round">'
-            f"<title>{escape(a)} and {escape(b)}: strength {w:g}</title></line>"
+            f"<title>{escape(short.get(a, a))} and {escape(short.get(b, b))}: strength {w:g}"
+            "</title></line>"
         )
     marks = []
     for pid in nodes:
         x, y = at(pid)
         role = role_of.get(pid, "other")
         words = ROLE_STYLE.get(role, ROLE_STYLE["other"])[2]
+        name = short.get(pid, pid)
         label = ""
         if labelled:
             anchor = "start" if x < width / 2 else "end"
-            dx = radius + 4 if anchor == "start" else -(radius + 4)
+            dx = radius + 3 if anchor == "start" else -(radius + 3)
             label = (
-                f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" font-size="11" text-anchor="{anchor}" '
-                f'paint-order="stroke" stroke="#ffffff" stroke-width="3">{escape(pid)}</text>'
+                f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" font-size="12" font-weight="bold" '
+                f'text-anchor="{anchor}" paint-order="stroke" stroke="#ffffff" '
+                f'stroke-width="3" aria-hidden="true">{escape(name)}</text>'
             )
-        marks.append(
-            f'<g data-person="{escape(pid)}" data-role="{escape(role)}">'
-            f"<title>{escape(pid)}: {escape(words)}, {degree[pid]} connections</title>"
-            f"{_shape(role, x, y, radius)}{label}</g>"
+        n = degree[pid]
+        spoken = (
+            f"{name}: {words}, person {pid}, {n} connection{'' if n == 1 else 's'}"
+            if name != pid
+            else f"{pid}: {words}, {n} connection{'' if n == 1 else 's'}"
         )
+        # The full id, shown at the top of the picture while the member has focus.
+        full = (
+            f'<text class="app-network__full" x="12" y="{_STATUS_H - 8}" font-size="14" '
+            f'aria-hidden="true">{escape(name)}: {escape(words.lower())}, person '
+            f"{escape(pid)}</text>"
+        )
+        ring = (
+            f'<circle class="app-network__ring" cx="{x:.1f}" cy="{y:.1f}" r="{radius + 5:.1f}" '
+            'fill="none" stroke="none"/>'
+        )
+        body = f"{ring}{_shape(role, x, y, radius)}{label}{full}"
+        if anchor_prefix is not None:
+            marks.append(
+                f'<a class="app-network__node" href="#{escape(anchor_prefix + name)}" '
+                f'aria-label="{escape(spoken)}" data-person="{escape(pid)}" '
+                f'data-role="{escape(role)}" data-label="{escape(name)}">'
+                f"<title>{escape(spoken)}</title>{body}</a>"
+            )
+        else:
+            marks.append(
+                f'<g class="app-network__node" data-person="{escape(pid)}" '
+                f'data-role="{escape(role)}" data-label="{escape(name)}">'
+                f"<title>{escape(spoken)}</title>{body}</g>"
+            )
     legend = []
     lx = 20.0
     ly = height - legend_h / 2
@@ -219,6 +274,13 @@ def network_picture(
         "Children are circles, persons of concern squares, others triangles; a thicker "
         "line is a stronger connection."
         + (
+            " Each member is labelled by role and number (C1 is the best-connected child,"
+            " P1 the best-connected person of concern, O1 anyone else); moving to a member"
+            " shows their full person id."
+            if short
+            else ""
+        )
+        + (
             f" Only the {len(nodes)} best-connected of {len(members)} members are drawn."
             if capped
             else ""
@@ -226,14 +288,18 @@ def network_picture(
         + " Every member and connection is in the tables below the picture."
     )
     svg = (
-        f'<svg role="img" aria-labelledby="{picture_id}-title {picture_id}-desc" '
-        f'focusable="false" class="app-chart__svg app-network__svg" id="{picture_id}" '
+        f'<svg role="{"group" if anchor_prefix is not None else "img"}" '
+        f'aria-labelledby="{picture_id}-title {picture_id}-desc" '
+        f'class="app-chart__svg app-network__svg" id="{picture_id}" '
         f'xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="{CHART_FONT}" fill="{_TEXT}">'
         f'<title id="{picture_id}-title">{escape(title)}</title>'
         f'<desc id="{picture_id}-desc">{escape(description)}</desc>'
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>'
         f'<g class="app-network__edges">{"".join(lines)}</g>'
+        f'<text class="app-network__hint" x="12" y="{_STATUS_H - 8}" font-size="14" '
+        'aria-hidden="true">'
+        f"{'Move to a member to see their full person id.' if short else ''}</text>"
         f'<g class="app-network__nodes">{"".join(marks)}</g>'
         f'<g class="app-network__legend">{"".join(legend)}</g>'
         "</svg>"

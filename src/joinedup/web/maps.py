@@ -7,6 +7,11 @@ enough for the size of a partnership. Shading is by a few classes of the publish
 counts; a hidden count ("c") is drawn with a hatch pattern and zero is left white, so the
 map never relies on colour alone, and a legend inside the picture says so.
 
+Issue 16: the outlines of the areas above the shaded ones (wards and local authorities,
+from the same boundary files: :class:`MapOutline`) are drawn over the shading, heavier
+for an authority, and labelled with their names where a name fits inside its area
+without covering another (the table has every name); an authority's name is placed first.
+
 Like the charts (``joinedup.present.charts``), the SVG is one image to assistive technology:
 ``role="img"`` labelled by a ``<title>`` and a ``<desc>``; every figure is in the table
 the page places beside it.
@@ -25,7 +30,7 @@ from markupsafe import Markup
 from joinedup.present.charts import CHART_FONT
 from joinedup.views import SUPPRESSED, Cell
 
-__all__ = ["MapArea", "ShadedMap", "choropleth", "map_classes"]
+__all__ = ["MapArea", "MapOutline", "ShadedMap", "choropleth", "map_classes"]
 
 _TEXT = "#0b0c0c"
 _EDGE = "#505a5f"
@@ -33,6 +38,9 @@ _EDGE = "#505a5f"
 #: are told apart by the legend and the table.
 _RAMP = ("#d2e2f1", "#9dc1e3", "#5694ca", "#1d70b8", "#003078")
 _NONE = "#f3f2f1"
+#: Hatching of hidden areas: dark enough to tell from white (4.6:1), light enough that
+#: the names over it read.
+_HATCH = "#6f777b"
 _ZERO = "#ffffff"
 
 
@@ -43,6 +51,25 @@ class MapArea:
     code: str
     name: str
     value: Cell | None
+
+
+@dataclass(frozen=True)
+class MapOutline:
+    """An area drawn as an outline over the shading, with its name: a ward or an
+    authority (``level``)."""
+
+    code: str
+    name: str
+    level: str
+    geometry: Mapping[str, Any]
+
+
+#: How each level of outline is drawn: (line width, label size, bold).
+_OUTLINE_STYLE: dict[str, tuple[float, int, bool]] = {
+    "authority": (3.0, 15, True),
+    "ward": (1.6, 11, False),
+    "small_area": (0.6, 10, False),
+}
 
 
 @dataclass(frozen=True)
@@ -128,9 +155,12 @@ def choropleth(
     area_word: str = "small areas",
     width: int = 640,
     max_height: int = 720,
+    outlines: Sequence[MapOutline] = (),
+    label_areas: bool = False,
 ) -> ShadedMap | None:
     """A choropleth of ``areas`` on their ``shapes`` (code -> GeoJSON geometry), or None
-    when none of the areas has a boundary to draw."""
+    when none of the areas has a boundary to draw. ``outlines`` (wards, authorities) are
+    drawn over the shading and named; ``label_areas`` names the shaded areas too."""
     drawn = [(a, shapes[a.code]) for a in areas if a.code in shapes]
     points = [
         (float(p[0]), float(p[1]))
@@ -175,6 +205,15 @@ def choropleth(
             f'data-value="{escape(_display(area.value))}">'
             f"<title>{escape(area.name)}: {escape(_display(area.value))}</title></path>"
         )
+
+    # Outlines of the areas above (wards, authorities) and the names that fit.
+    lines_svg, labels_svg = _outlines(
+        [
+            *(MapOutline(a.code, a.name, "base", g) for a, g in (drawn if label_areas else [])),
+            *outlines,
+        ],
+        project,
+    )
 
     # Legend below the map: zero, each class, hidden.
     legend: list[tuple[str, str]] = [(_ZERO, "0")]
@@ -229,12 +268,73 @@ def choropleth(
         f'<desc id="{map_id}-desc">{escape(description)}</desc>'
         f'<defs><pattern id="{map_id}-hatch" patternUnits="userSpaceOnUse" width="6" height="6" '
         f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
-        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{_TEXT}" stroke-width="2"/></pattern></defs>'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{_HATCH}" stroke-width="1.5"/></pattern></defs>'
         f'<rect width="{width}" height="{height:.0f}" fill="#ffffff"/>'
         f'<g class="app-map__areas">{"".join(paths)}</g>'
+        f'<g class="app-map__outlines">{lines_svg}</g>'
+        f'<g class="app-map__labels">{labels_svg}</g>'
         f'<text x="{pad}" y="{legend_y:.1f}" font-size="13" font-weight="bold">'
         f"{escape(unit.capitalize())}</text>"
         f'<g class="app-map__legend">{"".join(items)}</g>'
         "</svg>"
     )
     return ShadedMap(map_id, title, description, svg, len(paths))
+
+
+def _box(points: Sequence[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _outlines(outlines: Sequence[MapOutline], project: Any) -> tuple[str, str]:
+    """(outline paths, name labels) for ``outlines``: authorities first, then wards, then
+    the shaded areas (``level`` "base"); a name is placed only where it fits inside its
+    area's box and does not cover a name already placed."""
+    order = {"authority": 0, "ward": 1, "small_area": 2, "base": 3}
+    lines: list[str] = []
+    labels: list[str] = []
+    placed: list[tuple[float, float, float, float]] = []
+    for o in sorted(outlines, key=lambda o: (order.get(o.level, 3), o.name, o.code)):
+        style = _OUTLINE_STYLE.get(o.level, _OUTLINE_STYLE["ward"])
+        rings = []
+        points: list[tuple[float, float]] = []
+        for ring in _rings(o.geometry):
+            pts = [project(float(p[0]), float(p[1])) for p in ring if len(p) >= 2]
+            if len(pts) >= 3:
+                rings.append("M" + "L".join(pts) + "Z")
+                points += [(float(x), float(y)) for x, y in (s.split(",") for s in pts)]
+        if not rings:
+            continue
+        width, size, bold = style
+        if o.level != "base":
+            lines.append(
+                f'<path d="{"".join(rings)}" fill="none" stroke="{_TEXT}" '
+                f'stroke-width="{width}" stroke-linejoin="round" data-outline="{escape(o.level)}" '
+                f'data-area="{escape(o.code)}"/>'
+            )
+        x0, y0, x1, y1 = _box(points)
+        text_w = 0.6 * size * len(o.name) + 6
+        if o.level == "authority":
+            # An authority's name sits inside its top-left corner.
+            tx, ty, anchor = x0 + 6, y0 + size + 4, "start"
+            box = (tx - 2, ty - size, tx + text_w, ty + 4)
+        else:
+            tx, ty, anchor = (x0 + x1) / 2, (y0 + y1) / 2 + size / 3, "middle"
+            box = (tx - text_w / 2, ty - size, tx + text_w / 2, ty + 4)
+        if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
+            continue
+        if any(_overlaps(box, b) for b in placed):
+            continue
+        placed.append(box)
+        weight = ' font-weight="bold"' if bold else ""
+        labels.append(
+            f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="{size}" text-anchor="{anchor}"'
+            f'{weight} paint-order="stroke" stroke="#ffffff" stroke-width="4" '
+            f'stroke-linejoin="round" data-label="{escape(o.level)}">{escape(o.name)}</text>'
+        )
+    return "".join(lines), "".join(labels)

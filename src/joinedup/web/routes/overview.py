@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.present.charts import bar_chart
-from joinedup.views import current_overview, partnership_config
+from joinedup.views import current_overview
 from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.periods import PeriodQuery
@@ -46,17 +46,18 @@ def overview(
 ) -> Response:
     """The current release at a glance, protected for the visitor's tier; the concern
     table for ``?period=default`` (the partnership's default period) or ``all``."""
-    config = partnership_config(settings.partnership_dir)  # read once for both
+    # No config argument: the views read the partnership's own and then remember what
+    # they return per release and tier (joinedup.disclosure.memo; issue 16: the overview
+    # was about 25x /healthz at 20 users because a config object turned that off).
     data = current_overview(
         settings.partnership_dir,
         tier,
         open_release=settings.open_release,
-        config=config,
         period=period or None,
     )
     # What changed since the last release: the questions whose protected headline moved most.
     data["changes"] = current_changes(
-        settings.partnership_dir, tier, open_release=settings.open_release, config=config
+        settings.partnership_dir, tier, open_release=settings.open_release
     )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)

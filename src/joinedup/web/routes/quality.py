@@ -1,5 +1,10 @@
 """``/quality`` and ``/quality.json``: data quality per source and agency (issue 7).
 
+The page opens on a one-screen summary per agency (what is good, what to fix first;
+issue 16); the details (each source by dimension, drops, all the advice, months covered,
+each source's measures) are in expandable sections that need no script. Sources and
+agencies are named, never shown by id.
+
 Everyone signed in sees each source's quality dimensions, thin months and the measures
 that dropped since the previous release; the strategic and operational tiers also see the
 row counts behind them and the ranked recording advice per agency; a data lead
@@ -9,6 +14,7 @@ the crosswalks do not know. Figures come from :func:`joinedup.views.current_qual
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -16,6 +22,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission
 from joinedup.present.charts import CHART_FONT, Chart
+from joinedup.views import Tier
+from joinedup.views.guidance import language_use
 from joinedup.views.quality import DIMENSIONS, UnknownAgency, current_quality
 from joinedup.web.deps import CurrentUser, SettingsDep, TierDep
 from joinedup.web.templating import templates
@@ -23,6 +31,36 @@ from joinedup.web.templating import templates
 router = APIRouter()
 
 _TEXT = "#0b0c0c"
+
+
+def month_words(month: str | None) -> str:
+    """A month "2025-03" in words, "March 2025"; "–" for none."""
+    if not month:
+        return "–"
+    try:
+        return dt.date.fromisoformat(f"{month[:7]}-01").strftime("%B %Y")
+    except ValueError:
+        return month
+
+
+def _short(name: str, limit: int = 34) -> str:
+    """A source's name short enough for a chart's axis (the table has it in full)."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip(" ,:;(") + "…"
+
+
+def _axis_names(data: dict[str, Any]) -> dict[str, str]:
+    """Source id -> its short name on a chart's axis, each told apart from the others."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for s in data["sources"]:
+        name = _short(str(s["dataset"] or s["source"]))
+        n = 2
+        label = name
+        while label in seen:
+            label, n = f"{name} ({n})", n + 1
+        seen.add(label)
+        out[s["source"]] = label
+    return out
 
 
 def _axis() -> dict[str, Any]:
@@ -43,13 +81,14 @@ def _config() -> dict[str, Any]:
 def dimensions_chart(data: dict[str, Any]) -> Chart | None:
     """A grid of sources x dimensions, each cell shaded by its share and labelled with it."""
     rows = []
+    names = _axis_names(data)
     for s in data["sources"]:
         for dim in DIMENSIONS:
             d = s["dimensions"][dim]
             share = d["share"]
             rows.append(
                 {
-                    "source": s["source"],
+                    "source": names[s["source"]],
                     "dimension": dim.capitalize(),
                     "share": None if share is None else round(100 * share, 1),
                     "text": d["percent"] or "none",
@@ -59,7 +98,7 @@ def dimensions_chart(data: dict[str, Any]) -> Chart | None:
     if not rows:
         return None
     described = "; ".join(
-        f"{s['source']}: "
+        f"{s['dataset']}: "
         + ", ".join(f"{dim} {s['dimensions'][dim]['percent'] or 'none'}" for dim in DIMENSIONS)
         for s in data["sources"]
     )
@@ -126,6 +165,7 @@ def dimensions_chart(data: dict[str, Any]) -> Chart | None:
 def coverage_chart(data: dict[str, Any]) -> Chart | None:
     """Months each source has records in, thin months (possible gaps) marked."""
     rows = []
+    names = _axis_names(data)
     for s in data["sources"]:
         if not s["first_month"]:
             continue
@@ -136,7 +176,7 @@ def coverage_chart(data: dict[str, Any]) -> Chart | None:
             label = f"{year:04d}-{month:02d}"
             rows.append(
                 {
-                    "source": s["source"],
+                    "source": names[s["source"]],
                     "month": label + "-01",
                     "state": "Thin month" if label in thin else "Month with records",
                 }
@@ -149,8 +189,8 @@ def coverage_chart(data: dict[str, Any]) -> Chart | None:
     if not rows:
         return None
     described = "; ".join(
-        f"{s['source']}: {s['first_month']} to {s['last_month']}, thin months "
-        + (", ".join(s["thin_months"]) or "none")
+        f"{s['dataset']}: {month_words(s['first_month'])} to {month_words(s['last_month'])}, "
+        "thin months " + (", ".join(month_words(m) for m in s["thin_months"]) or "none")
         for s in data["sources"]
         if s["first_month"]
     )
@@ -211,11 +251,16 @@ def quality(
         )
     except UnknownAgency as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
+    if tier is not Tier.COMMUNITY:  # issue 20: the language guide's count, as records
+        data["language"] = language_use(
+            settings.partnership_dir, tier, open_release=settings.open_release
+        )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
     context = {
         "data": data,
         "dimensions_chart": dimensions_chart(data),
         "coverage_chart": coverage_chart(data),
+        "month_words": month_words,
     }
     return templates.TemplateResponse(request, "quality.html", context)

@@ -25,11 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.access import Permission, User
 from joinedup.errors import JoinedupError
-from joinedup.present.charts import CHART_FONT, Chart, bar_chart, grouped_bar_chart
 from joinedup.present.files import area_boundaries, write_tables
 from joinedup.present.tables import answer_table
-from joinedup.views import SUPPRESSED, QuestionError, Tier, partnership_config
-from joinedup.views.answers import TOTAL
+from joinedup.views import QuestionError, Tier, partnership_config
+from joinedup.views.guidance import terms_for
 from joinedup.views.questions import (
     PeriodError,
     QuestionNotFound,
@@ -39,6 +38,7 @@ from joinedup.views.questions import (
     headline_change,
 )
 from joinedup.web import periods as pq
+from joinedup.web.answer_charts import answer_charts, rate_chart
 from joinedup.web.deps import CurrentUser, Require, SettingsDep, StateDep, TierDep
 from joinedup.web.errors import error_response
 from joinedup.web.templating import templates
@@ -69,6 +69,12 @@ EXPORTS: dict[str, tuple[str, str]] = {
 
 QuestionId = Annotated[str, "A question id, as in the list of questions"]
 Exporter = Annotated[User, Depends(Require(Permission.EXPORT))]
+
+
+def _agency_names(settings: SettingsDep) -> dict[str, str]:
+    """Agencies by their names, not their ids (issue 16: people's words)."""
+    config = partnership_config(settings.partnership_dir)
+    return {} if config is None else {a.id: a.name for a in config.agencies}
 
 
 def _tier_query(request: Request) -> str:
@@ -173,9 +179,21 @@ def _question_error(request: Request, tier: Tier, exc: QuestionError) -> Respons
             title="This question is not available at your tier",
             page="questions_error.html",
         )
-    title = "This breakdown does not exist"
-    title = "This period cannot be shown" if isinstance(exc, PeriodError) else title
-    return error_response(request, 400, str(exc), title=title, page="questions_error.html")
+    if isinstance(exc, PeriodError):
+        detail = str(exc).replace("YYYY-MM-DD", "a date such as 2026-01-01")
+        return error_response(
+            request, 400, detail, title="This period cannot be shown", page="questions_error.html"
+        )
+    named = re.search(r"no breakdown '([a-z][a-z0-9_]*)'", str(exc))
+    what = f"by '{named.group(1)}'" if named else "that way"
+    return error_response(
+        request,
+        400,
+        f"This question cannot be broken down {what}. Choose a breakdown, or two to cross, "
+        "from the choices on the question's page.",
+        title="This breakdown does not exist",
+        page="questions_error.html",
+    )
 
 
 def _resolve(
@@ -193,13 +211,11 @@ def _resolve(
         raise QuestionError("A breakdown is a lower-case name, as in the question's list.")
     chosen = tuple(b for b in given if b != pq.NO_BREAKDOWN)
     wanted = None if not chosen else chosen[0] if len(chosen) == 1 else chosen
-    config = partnership_config(settings.partnership_dir)  # read once for both calls
     found = current_question(
         settings.partnership_dir,
         question_id,
         by=wanted,
         tier=tier,
-        config=config,
         open_release=settings.open_release,
         **(when or {}),  # type: ignore[arg-type]
     )
@@ -214,11 +230,16 @@ def _resolve(
                 question_id,
                 by=first,
                 tier=tier,
-                config=config,
                 open_release=settings.open_release,
                 **(when or {}),  # type: ignore[arg-type]
             )
     return found, wanted if isinstance(wanted, str) or wanted is None else ",".join(wanted)
+
+
+def _terms(question: dict[str, Any]) -> list[dict[str, str]]:
+    """The glossary terms the question's words use (issue 20)."""
+    texts = [str(question.get(k) or "") for k in ("question", "definition", "unit")]
+    return terms_for(*texts)
 
 
 def _choices(question: dict[str, Any], by: str | None, crossed: list[str]) -> dict[str, Any]:
@@ -243,165 +264,6 @@ def _choices(question: dict[str, Any], by: str | None, crossed: list[str]) -> di
         "over_time": over_time,
         "cross": pq.cross_choices(breakdowns, crossed),
     }
-
-
-def _label(row: dict[str, Any], split: bool, category: bool) -> str:
-    parts = []
-    if split:
-        parts.append(str(row.get("split")))
-    if category:
-        parts.append(str(row.get("category")))
-    return ": ".join(parts) or TOTAL
-
-
-def _is_total(row: dict[str, Any], category: bool) -> bool:
-    """A total row: the breakdown's "Total" (of each split), else the split's total."""
-    if category:
-        return bool(row.get("category") == TOTAL)
-    return bool(row.get("split", TOTAL) == TOTAL)
-
-
-def _charts(answer: dict[str, Any]) -> list[Chart]:
-    """The answer's counts as a chart, and its rates with their intervals where it has
-    them; drawn from the protected figures only."""
-    q = answer["question"]
-    unit = str(q["unit"]).capitalize()
-    rows = answer["rows"]
-    split = any("split" in r for r in rows)
-    category = answer.get("breakdown") is not None
-    columns = {c["key"]: c["label"] for c in answer["columns"]}
-    parts = [r for r in rows if not _is_total(r, category)]
-    charts: list[Chart] = []
-    if split and category:
-        cats = list(dict.fromkeys(str(r["category"]) for r in parts))
-        splits = list(dict.fromkeys(str(r["split"]) for r in parts))
-        cell = {(str(r["split"]), str(r["category"])): r["count"] for r in parts}
-        charts.append(
-            grouped_bar_chart(
-                f"{unit} by {columns['category'].lower()} and {columns['split'].lower()}",
-                cats,
-                [(s, [cell.get((s, c)) for c in cats]) for s in splits],
-                chart_id="chart-answer",
-                axis_title=unit,
-            )
-        )
-    elif parts:
-        by = columns.get("category") or columns.get("split") or ""
-        charts.append(
-            bar_chart(
-                f"{unit} by {by.lower()}",
-                [_label(r, split, category) for r in parts],
-                [r["count"] for r in parts],
-                chart_id="chart-answer",
-                axis_title=unit,
-                width=320,
-            )
-        )
-    else:
-        total = rows[-1]
-        labels, values = ["This release"], [total["count"]]
-        if "previous" in total:
-            labels.append("Previous release")
-            values.append(total["previous"])
-        charts.append(
-            bar_chart(
-                f"{unit}: this release and the previous one" if len(labels) > 1 else unit,
-                labels,
-                values,
-                chart_id="chart-answer",
-                axis_title=unit,
-                width=320,
-            )
-        )
-    if "rate" in columns:
-        shown = [r for r in rows if r.get("rate") is not None]
-        if shown:
-            charts.append(
-                rate_chart(
-                    str(columns["rate"]),
-                    [_label(r, split, category) for r in shown],
-                    [(r["rate"], r["rate_low"], r["rate_high"]) for r in shown],
-                )
-            )
-    return charts
-
-
-def rate_chart(
-    title: str,
-    labels: list[str],
-    rates: list[tuple[Any, Any, Any]],
-    *,
-    chart_id: str = "chart-rate",
-) -> Chart:
-    """Rates as points with their 95% confidence intervals as lines; a hidden rate ("c")
-    gets no mark and is labelled "c"."""
-    values = []
-    for label, (rate, low, high) in zip(labels, rates, strict=True):
-        known = isinstance(rate, int | float) and not isinstance(rate, bool)
-        values.append(
-            {
-                "label": label,
-                "rate": rate if known else None,
-                "low": low if known else None,
-                "high": high if known else None,
-                "text": f"{rate:,.1f}" if known else SUPPRESSED,
-            }
-        )
-    described = "; ".join(
-        f"{v['label']}: {v['text']}"
-        + (f" (95% interval {v['low']:,.1f} to {v['high']:,.1f})" if v["rate"] is not None else "")
-        for v in values
-    )
-    y = {
-        "field": "label",
-        "type": "nominal",
-        "sort": labels,
-        "title": None,
-        "axis": {"labelLimit": 220, "ticks": False, "domain": False},
-    }
-    spec = {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": 320,
-        "height": {"step": 28},
-        "data": {"values": values},
-        "encoding": {"y": y},
-        "layer": [
-            {
-                "mark": {"type": "rule", "color": "#0b0c0c", "strokeWidth": 2},
-                "encoding": {
-                    "x": {"field": "low", "type": "quantitative", "title": title},
-                    "x2": {"field": "high"},
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 80, "color": "#1d70b8"},
-                "encoding": {"x": {"field": "rate", "type": "quantitative"}},
-            },
-            {
-                "transform": [{"calculate": "datum.rate == null ? 0 : datum.high", "as": "at"}],
-                "mark": {"type": "text", "align": "left", "dx": 6},
-                "encoding": {
-                    "x": {"field": "at", "type": "quantitative"},
-                    "text": {"field": "text"},
-                },
-            },
-        ],
-        "config": {
-            "aria": False,
-            "font": CHART_FONT,
-            "background": "white",
-            "view": {"stroke": None},
-            "axis": {
-                "labelColor": "#0b0c0c",
-                "titleColor": "#0b0c0c",
-                "labelFontSize": 13,
-                "titleFontSize": 13,
-                "gridColor": "#e5e5e5",
-            },
-            "text": {"color": "#0b0c0c", "fontSize": 13},
-        },
-    }
-    return Chart(chart_id, f"{title}, with 95% confidence intervals", described, spec)
 
 
 def _exports(
@@ -444,6 +306,9 @@ def question_page(
     answer = found["answer"]
     q = answer["question"]
     tier_q = _tier_query(request)
+    names = _agency_names(settings)
+    for s in found["sources"]:
+        s["agency_name"] = names.get(s["agency"], s["agency"])
     previous = answer["previous_release_id"]
     first = (chosen or "").split(",")[0] or None
     data = {
@@ -471,6 +336,8 @@ def question_page(
         "answer": answer,
         "sources": found["sources"],
         "quality_measures_shown": found["quality_measures_shown"],
+        "voices": found.get("voices"),  # issue 20: scrubbed words beside the figure
+        "terms": _terms(answer.get("question") or {}),  # issue 20: linked to the glossary
         "exports": _exports(user, question_id, chosen, tier_q, pq.when_query(asked)),
         "links": {
             "list": _with_query("/questions", tier_q),
@@ -483,7 +350,7 @@ def question_page(
         return JSONResponse(data)
     context = {
         "data": data,
-        "charts": [] if data["cross"] else _charts(answer),
+        "charts": [] if data["cross"] else answer_charts(answer),
         "tier_param": request.query_params.get("tier"),
     }
     return templates.TemplateResponse(request, "question.html", context)

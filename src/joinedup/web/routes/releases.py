@@ -6,6 +6,11 @@ in the background (``joinedup.web.builds``); their page shows progress live wher
 browser runs JavaScript (a small script reads the page's JSON twin every two seconds) and
 has a "check progress again" link where it does not. No ``<meta http-equiv="refresh">``:
 a page that reloads itself on a timer fails WCAG 2.2.1 (timing adjustable).
+
+Drafts (issue 16): the build form's first button builds a **draft** (``mode=draft``),
+which a data lead previews against the current release and publishes or discards
+(``joinedup.web.routes.drafts``); a post without ``mode`` publishes as it always did,
+unless partnership.yaml sets ``build.drafts: true``, when every build is a draft.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import hmac
 import re
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -25,6 +30,7 @@ from joinedup.config import PartnershipConfig, load_config
 from joinedup.errors import BuildError, ConfigError
 from joinedup.pipeline.drops import check_accept_drop
 from joinedup.release import list_releases
+from joinedup.release.drafts import list_drafts
 from joinedup.state import State
 from joinedup.views import compare_releases, release_listing
 from joinedup.views.releases import default_pair
@@ -130,6 +136,8 @@ def _releases_data(
             for b in runner.recent()
         ],
         "upload_max": human_size(DEFAULT_MAX_BYTES),
+        "drafts": [d.as_dict() for d in list_drafts(settings.partnership_dir)],
+        "drafts_only": bool(cfg.build.drafts),
     }
 
 
@@ -343,6 +351,8 @@ def _recorder(request: Request, user: User) -> Any:
 
     def record(status: BuildStatus, result: Any) -> None:
         detail: dict[str, Any] = {"build_id": status.build_id, "outcome": status.state}
+        if status.draft:
+            detail["draft"] = True
         if status.drops:  # stopped before publishing: sources that shrank sharply
             detail["stopped_by"] = [d["source"] for d in status.drops]
         if status.accept_drop:
@@ -382,6 +392,7 @@ def start_build(
     runner: RunnerDep,
     _: CsrfChecked,
     accept_drop: Annotated[list[str] | None, Form(max_length=64)] = None,
+    mode: Annotated[Literal["draft", "publish", ""], Form()] = "",
 ) -> Response:
     """Start building a new release in the background; go to its progress page. Refused
     (409) while another build of the partnership runs.
@@ -389,7 +400,10 @@ def start_build(
     ``accept_drop`` (one field per source; the boxes a stopped build's page offers) lets
     through sources that shrank sharply or look cut short, as ``joinedup build
     --accept-drop`` does; the published build audits each (``accept_drop``). A data lead
-    may confirm their own agency's sources only (403 otherwise); an administrator any."""
+    may confirm their own agency's sources only (403 otherwise); an administrator any.
+
+    ``mode=draft`` builds a draft (previewed and published from ``/releases/preview``);
+    ``publish`` or nothing publishes, unless ``build.drafts`` makes every build a draft."""
     wanted = sorted(set(accept_drop or []))
     if wanted:
         cfg = _config(settings)
@@ -408,7 +422,10 @@ def start_build(
             )
     try:
         build_id = runner.start(
-            started_by=user.username, on_finish=_recorder(request, user), accept_drop=wanted
+            started_by=user.username,
+            on_finish=_recorder(request, user),
+            accept_drop=wanted,
+            draft=mode == "draft",
         )
     except BuildError as exc:
         if wants_json(request):
