@@ -73,6 +73,7 @@ INPUT_COLUMNS = (
     "name_nodob",
     "address_tokens",
     "house_number",
+    "street_key",
     "fingerprint",
 )
 
@@ -101,12 +102,16 @@ def _address_sql(present: bool) -> str:
     if not present:
         return (
             "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_record_id, "
-            "NULL::VARCHAR[] AS address_tokens, NULL::VARCHAR AS house_number WHERE false"
+            "NULL::VARCHAR[] AS address_tokens, NULL::VARCHAR AS house_number, "
+            "NULL::VARCHAR AS street_key WHERE false"
         )
     words = "string_split(trim(replace(a.address, coalesce(a.postcode, chr(31)), '')), ' ')"
     return (
         "SELECT source, source_record_id, CASE WHEN len(t) > 0 THEN t END AS address_tokens, "
-        "nullif(regexp_extract(addr, '(^| )([0-9]+[A-Z]?)( |$)', 2), '') AS house_number "
+        "nullif(regexp_extract(addr, '(^| )([0-9]+[A-Z]?)( |$)', 2), '') AS house_number, "
+        # the house number with the word after it (``12 ELM``): one street's household
+        "nullif(regexp_replace(regexp_extract(addr, '(^| )([0-9]+[A-Z]? +[A-Z]{2,})', 2), "
+        "' +', ' ', 'g'), '') AS street_key "
         f"FROM (SELECT a.source, a.source_record_id, any_value(a.address) AS addr, "
         f"list_distinct(list_filter(any_value({words}), lambda w: length(w) >= 2 "
         "OR regexp_matches(w, '^[0-9]+$'))) AS t "
@@ -176,7 +181,7 @@ def _input_sql(*, addresses: bool = True, ids: bool = True) -> str:
       fn.norm || ' ' || sn.norm AS name_key,
       CASE WHEN i.dob IS NULL AND coalesce(i.postcode_district, i.postcode) IS NULL
            THEN fn.norm || ' ' || sn.norm END AS name_nodob,
-      ad.address_tokens, ad.house_number,
+      ad.address_tokens, ad.house_number, ad.street_key,
       {fingerprint_sql("i")} AS fingerprint
     FROM identity i
     JOIN record r USING (source, source_record_id)

@@ -96,6 +96,7 @@ def train_linker(
             notes.setdefault("em_skipped", []).append(f"{rule}: {type(exc).__name__}")
     notes["em_sessions"] = sessions
     notes.update(dob_apart_from_identifiers(engine, linker))
+    notes.update(twins_from_identifiers(engine, linker))
     return linker, notes
 
 
@@ -149,6 +150,65 @@ def dob_apart_from_identifiers(engine: LinkageEngine, linker: Any) -> dict[str, 
             level.m_probability = max(DOB_APART_M, measured[level.label_for_charts])
             used[level.label_for_charts] = float(level.m_probability)
     return {"dob_apart_labelled_pairs": int(n), "dob_apart_m": used}
+
+
+# Twins or one person? Pairs of records with one surname and birth date but first names
+# that are not one name (the twin level's pattern), counted two ways: linked by a trusted
+# identifier (``_ju_lk_exact``: one person whose first name was replaced), and held by one
+# source without a shared identifier (two people: in a partnership, mostly twins).
+_UNRELATED_FORENAMES = """NOT (coalesce(list_has_any(a.forename_groups, b.forename_groups), false)
+    OR coalesce(list_has_any(a.forename_parts, b.forename_parts), false)
+    OR jaro_winkler_similarity(a.forename, b.forename) >= 0.88
+    OR coalesce(a.forename_dm1 = b.forename_dm1, false)
+    OR coalesce(a.forename_dm2 = b.forename_dm2, false))"""
+_TWIN_PATTERN_SQL = f"""
+WITH p AS (
+  SELECT a.unique_id AS l, b.unique_id AS r, a.source = b.source AS same_source,
+    coalesce(list_has_any(a.id_keys, b.id_keys), false) AS shared_id
+  FROM {INPUT_TABLE} a JOIN {INPUT_TABLE} b
+    ON a.surname = b.surname AND a.dob_str = b.dob_str AND a.unique_id < b.unique_id
+  WHERE a.forename <> b.forename AND {_UNRELATED_FORENAMES}),
+x AS (SELECT p.*, e.unique_id_l IS NOT NULL AS linked FROM p
+  LEFT JOIN {EXACT_TABLE} e ON e.unique_id_l = p.l AND e.unique_id_r = p.r)
+SELECT count(*) FILTER (WHERE linked),
+  count(*) FILTER (WHERE same_source AND NOT shared_id AND NOT linked)
+FROM x
+"""
+_TWIN_LEVEL = "Twins: one family, another first name"
+#: Identifier-linked pairs showing the pattern needed before the data may overrule the
+#: twin level.
+TWIN_EVIDENCE_MIN = 30
+
+
+def twins_from_identifiers(engine: LinkageEngine, linker: Any) -> dict[str, Any]:
+    """Whether the data hold twins, from pairs whose identity is known.
+
+    The twin level (``settings._twins``) counts against two records with one surname and
+    birth date whose first names are not one name, at ``settings.TWIN_WEIGHT`` bits: in a
+    partnership they are far more often twins than one child. The data can say otherwise.
+    Pairs with that pattern that a trusted identifier links are one person whose first
+    name was recorded as another; pairs with that pattern held by one source, with no
+    identifier in common, are two people. Where the first outnumber the second (a
+    population with no twins told apart by identifiers, but first names often replaced in
+    error, as in FEBRL), the pattern is more often one person than two: the level is then
+    neutral (0 bits) and the note says so. Otherwise, and with fewer than
+    ``TWIN_EVIDENCE_MIN`` linked pairs to go on, the fixed weight stands.
+    """
+    found = engine.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [EXACT_TABLE]
+    ).fetchall()[0][0]
+    if not found:
+        return {}
+    linked, apart = (int(v or 0) for v in engine.con.execute(_TWIN_PATTERN_SQL).fetchall()[0])
+    out: dict[str, Any] = {"twin_pattern_linked": linked, "twin_pattern_two_people": apart}
+    if linked < TWIN_EVIDENCE_MIN or linked <= apart:
+        return out
+    twins = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "twins")
+    for level in twins.comparison_levels:
+        if level.label_for_charts == _TWIN_LEVEL:
+            level.m_probability = level.u_probability
+            out["twin_weight"] = 0.0
+    return out
 
 
 def load_linker(

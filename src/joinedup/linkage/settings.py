@@ -93,6 +93,19 @@ BLOCKING_RULES: tuple[tuple[str, str], ...] = (
         "second half of an identifier and house number",
         "l.id_tail = r.id_tail AND l.house_number = r.house_number",
     ),
+    # a date of birth missing, wrong or invalid, and one name mistyped: the other name at
+    # one household (the house number and the word after it, ``12 ELM``)
+    ("surname and street address", "l.surname = r.surname AND l.street_key = r.street_key"),
+    ("forename and street address", "l.forename = r.forename AND l.street_key = r.street_key"),
+    # one character of an identifier mistyped, with the first name
+    (
+        "first half of an identifier and forename",
+        "l.id_head = r.id_head AND l.forename = r.forename",
+    ),
+    (
+        "second half of an identifier and forename",
+        "l.id_tail = r.id_tail AND l.forename = r.forename",
+    ),
     # one name in the other's field, give or take a typo in the other name
     (
         "forename in the surname field and date of birth",
