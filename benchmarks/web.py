@@ -259,6 +259,82 @@ def create_users(folder: Path, users: int) -> list[tuple[str, str, str]]:
     return out
 
 
+BENCH_PANEL = "Benchmark panel"
+
+
+def create_panel_meeting(folder: Path, accounts: list[tuple[str, str, str]]) -> str:
+    """A panel of the benchmark's panel members with a meeting held today, two children on
+    its agenda and an action, so that the meeting, pack and action pages are measured
+    (they are linked from ``/panels``). Made once; later runs find it."""
+    import duckdb
+
+    from joinedup.access import get_user
+    from joinedup.release import open_current
+    from joinedup.state import open_state
+    from joinedup.state.panels import Panels
+    from joinedup.views import partnership_config
+
+    members = [u for u, role, _ in accounts if role == "panel_member"]
+    if not members:
+        return "no panel member among the users: panel pages not measured"
+    cfg = partnership_config(folder)
+    release = open_current(folder)
+    with duckdb.connect(str(release.db_path), read_only=True) as con:
+        children = [
+            str(r[0])
+            for r in con.execute(
+                "SELECT person_id FROM person WHERE age < 18 ORDER BY person_id LIMIT 2"
+            ).fetchall()
+        ]
+    with open_state(folder) as state:
+        panels = Panels(state.session)
+        found = [p for p in panels.all_panels() if p.name == BENCH_PANEL]
+        if found:
+            return f"panel pages: the {BENCH_PANEL!r} made by an earlier run"
+        agencies = sorted({a.id for a in cfg.agencies})
+        chair = get_user(state, members[0])
+        assert chair is not None
+        panel = panels.create_panel(
+            name=BENCH_PANEL,
+            agencies=agencies,
+            cadence_days=28,
+            agreement=cfg.sharing_agreements[0].key,
+            retention_days=365,
+            created_by="benchmark",
+            chair=(members[0], chair.agency),
+        )
+        for name in members[1:]:
+            user = get_user(state, name)
+            assert user is not None
+            panels.add_member(panel_id=panel.id, username=name, agency=user.agency)
+        meeting = panels.create_meeting(
+            panel_id=panel.id,
+            held_on=dt.date.today(),
+            created_by="benchmark",
+            release_id=release.release_id,
+        )
+        items = [
+            panels.add_item(
+                meeting_id=meeting.id,
+                kind="child",
+                subject=pid,
+                label=f"Child {i + 1}",
+                reason="Benchmark agenda item",
+                added_by="benchmark",
+            )
+            for i, pid in enumerate(children)
+        ]
+        if items:
+            panels.add_action(
+                item_id=items[0].id,
+                description="Benchmark action",
+                owner_agency=agencies[0],
+                due_on=dt.date.today() + dt.timedelta(days=14),
+                created_by="benchmark",
+            )
+    return f"panel pages: made {BENCH_PANEL!r} with a meeting of {len(items)} items"
+
+
 # As `joinedup serve` runs the app (joinedup.web.app.serve): one uvicorn worker, its
 # default logging (an access log line per request), the release held open when the app
 # supports it; without the GOV.UK Frontend asset check, which pages do not depend on.
@@ -804,6 +880,7 @@ def main() -> int:
         flush=True,
     )
     accounts = create_users(folder, args.users)
+    print(create_panel_meeting(folder, accounts), flush=True)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"joinedup-bench-web-{os.getpid()}.log"
     load_before = os.getloadavg()
     server = Server(folder, log, args.server_prelude, hold=not args.no_hold_releases)

@@ -15,6 +15,8 @@ tier's disclosure control exactly as on their own pages.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -67,6 +69,13 @@ def _section_or_404(request: Request, settings: SettingsDep, section_id: str) ->
     return data
 
 
+@functools.lru_cache(maxsize=32)
+def _briefing_pdf(html: str) -> bytes:
+    """A briefing's PDF, made once a process for each text: it depends on the
+    partnership's configuration only, and printing it takes a second or more."""
+    return html_to_pdf_bytes(html, footer="<span></span>")
+
+
 @router.get("/what-to-look-for/{section_id}.pdf", name="look_for_pdf")
 def look_for_pdf(
     request: Request, section_id: SectionId, settings: SettingsDep, user: CurrentUser
@@ -77,7 +86,7 @@ def look_for_pdf(
         return data
     html = briefing_html(data)
     try:
-        pdf = html_to_pdf_bytes(html, footer="<span></span>")
+        pdf = _briefing_pdf(html)
     except PdfError as exc:
         return error_response(request, 503, str(exc), title="The PDF could not be made")
     name = f"what-to-look-for-{section_id}.pdf"
