@@ -574,3 +574,23 @@ def synth_region_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("region") / "midshire"
     synthetic_region(out, people=60, seed=7)
     return out
+
+
+# --- cell key perturbation (issue 19, item 7) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cell_key_built(synth_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small synthetic partnership choosing ``disclosure.method: cell_key``, built
+    twice from its extracts alone (two releases of the same data, nothing another test
+    did to a shared release in them): test_cell_key_figures.py, test_cell_key_pages.py.
+    Tests read it and never change it."""
+    from joinedup.pipeline import build
+
+    root = tmp_path_factory.mktemp("cellkey") / "partnership"
+    shutil.copytree(synth_small, root, ignore=shutil.ignore_patterns("releases", "state"))
+    with (root / "partnership.yaml").open("a", encoding="utf-8") as f:
+        f.write("\ndisclosure:\n  method: cell_key\n")
+    build(root)
+    build(root)
+    return root

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,6 @@ from joinedup.insight import QuestionError, list_questions, read_answer
 from joinedup.insight.answers import ALL, _count_on_request
 from joinedup.insight.crosses import read_cross
 from joinedup.insight.periods import custom_period
-from joinedup.pipeline import build
 from joinedup.release import list_releases, open_current
 from joinedup.views.answers import protect_answer
 from joinedup.views.crosses import protect_crossed
@@ -45,18 +43,12 @@ C = "c"
 
 
 @pytest.fixture(scope="module")
-def partnership(synth_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic partnership choosing cell key perturbation, with two releases."""
-    root = tmp_path_factory.mktemp("cellkey") / "partnership"
-    # the extracts only: both releases are built here, from the same files, so nothing
-    # another test did to the shared release or its app state can tell them apart
-    shutil.copytree(synth_built, root, ignore=shutil.ignore_patterns("releases", "state"))
-    with (root / "partnership.yaml").open("a", encoding="utf-8") as f:
-        f.write("\ndisclosure:\n  method: cell_key\n")
-    build(root)
-    build(root)
-    assert len(list_releases(root)) == 2
-    return root
+def partnership(cell_key_built: Path) -> Path:
+    """The synthetic partnership choosing cell key perturbation, with two releases built
+    from the same extracts (the session's ``cell_key_built``, shared with
+    test_cell_key_pages.py)."""
+    assert len(list_releases(cell_key_built)) == 2
+    return cell_key_built
 
 
 @pytest.fixture(scope="module")

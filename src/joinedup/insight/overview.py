@@ -34,6 +34,7 @@ __all__ = [
     "ReleaseFacts",
     "SourceSummary",
     "authorities_sql",
+    "children_first_located_sql",
     "concerns_sql",
     "exploitation_codes_sql",
     "overview_figures",
@@ -192,6 +193,21 @@ def children_first_concerns_sql(
     that states no type. Read from the recorded tables, so that it sees only the sources
     a tier may see. ``start``/``end`` (either open) keep events dated in that window.
     """
+    return f"""WITH located AS (
+{children_first_located_sql(groups, start=start, end=end)}
+)
+SELECT GROUPING(report_group) AS all_groups, GROUPING(authority) AS all_authorities,
+  report_group, authority, count(DISTINCT person_id) AS persons
+FROM located
+GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
+
+
+def children_first_located_sql(
+    groups: Mapping[str, str], *, start: dt.date | None = None, end: dt.date | None = None
+) -> str:
+    """The rows :func:`children_first_concerns_sql` counts: (person_id, report_group,
+    authority), distinct (for counts that need the people themselves, such as their cell
+    keys under cell key perturbation, issue 19)."""
     types = event_types_sql(groups)
     window = "".join(
         f" AND e.event_date {op} DATE '{day.isoformat()}'"
@@ -199,8 +215,7 @@ def children_first_concerns_sql(
         if day is not None
     )
     age = age_sql("d.dob", "e.event_date")
-    return f"""WITH located AS (
-  SELECT DISTINCT rp.person_id, t.report_group,
+    return f"""  SELECT DISTINCT rp.person_id, t.report_group,
     NULLIF(trim(p.home_authority), '') AS authority
   FROM ({types}) AS t
   JOIN event AS e ON e.event_id = t.event_id
@@ -210,12 +225,7 @@ def children_first_concerns_sql(
   LEFT JOIN ({dob_sql()}) AS d ON d.person_id = rp.person_id
   LEFT JOIN person AS p ON p.person_id = rp.person_id
   WHERE t.counted AND (ep.role IN ('victim', 'subject')
-    OR (ep.role <> 'witness' AND {age} < 18)){window}
-)
-SELECT GROUPING(report_group) AS all_groups, GROUPING(authority) AS all_authorities,
-  report_group, authority, count(DISTINCT person_id) AS persons
-FROM located
-GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
+    OR (ep.role <> 'witness' AND {age} < 18)){window}"""
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:

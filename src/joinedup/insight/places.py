@@ -44,12 +44,15 @@ import duckdb
 from joinedup.insight.periods import Period
 
 __all__ = [
+    "CHILD_ROWS",
+    "CONCERN_PERSON_ROWS",
     "NAMED_MIN_CHILDREN",
     "RANKINGS",
     "RESIDENTIAL",
     "Hotspot",
     "hotspot_sql",
     "hotspots",
+    "period_rows_sql",
     "place_labels_sql",
     "rank_places",
 ]
@@ -122,6 +125,21 @@ def _rows_sql(start: dt.date | None, end: dt.date | None) -> str:
 WHERE NOT (coalesce(pl.place_type IN ({res}), false) AND pl.postcode IS NULL)"""
 
 
+def period_rows_sql(start: dt.date | None, end: dt.date | None) -> str:
+    """The rows both rankings count in a period (ranking, place_id, person_id, event_id,
+    event_date, role, age_at_event): for counts that need the units themselves, such as
+    their cell keys under cell key perturbation (issue 19)."""
+    return _rows_sql(start, end)
+
+
+#: Who a ranking counts as a child, and as a person of concern, on the rows ``r``.
+CHILD_ROWS = "r.age_at_event < 18 AND r.role <> 'witness'"
+CONCERN_PERSON_ROWS = (
+    "r.ranking = 'concern' AND r.role = 'person_of_concern' "
+    "AND (r.age_at_event IS NULL OR r.age_at_event >= 18)"
+)
+
+
 def place_labels_sql() -> str:
     """Labels of every place that ranks in all time (rows: place_id, label, area_label,
     named, residential).
@@ -172,11 +190,8 @@ FROM sector"""
 def hotspot_sql(key: str, start: dt.date | None = None, end: dt.date | None = None) -> str:
     """Both rankings for one period (``key``: all, default or custom; ``start``/``end``
     inclusive, None for open), in the columns of ``place_hotspot``."""
-    kids = "r.age_at_event < 18 AND r.role <> 'witness'"
-    poc = (
-        "r.ranking = 'concern' AND r.role = 'person_of_concern' "
-        "AND (r.age_at_event IS NULL OR r.age_at_event >= 18)"
-    )
+    kids = CHILD_ROWS
+    poc = CONCERN_PERSON_ROWS
     return f"""WITH labels AS ({place_labels_sql()}),
 counted AS (
   SELECT r.ranking, r.place_id,

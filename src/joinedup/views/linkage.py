@@ -12,6 +12,15 @@ rows loaded, shown or hidden exactly as the sources table and the releases list 
 (:func:`joinedup.views.records.record_cells`). Precision, recall and the model's weights
 are shares and weights, shown as they are. The review queue is
 :mod:`joinedup.views.review`.
+
+With ``disclosure.method: cell_key`` (issue 19) the persons linked are perturbed by
+their cell key (the sum of their record keys, as on the overview), the records linked
+are the sources' perturbed total, and every other count of the report (stored at build
+as numbers, not as lists of people or pairs) by its count key
+(:meth:`joinedup.views.cellkey.PageKeys.perturb`), each row and total on its own. The
+fairness tables keep suppression: a group's recall and precision are shown only beside
+a count of persons that is shown, and perturbing the count would leave an exact rate
+beside a small group; the footnote says so.
 """
 
 from __future__ import annotations
@@ -32,10 +41,17 @@ from joinedup.disclosure import (
     SourceScope,
     Tier,
     policy_for,
-    protect_cells,
     source_scope,
 )
 from joinedup.errors import ReleaseError
+from joinedup.views.cellkey import (
+    KEYED,
+    PageKeys,
+    page_disclosure,
+    page_keys,
+    perturb_cell,
+    protect_counts,
+)
 from joinedup.views.linkage_fairness import fairness_view, labels_view
 from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
 from joinedup.views.records import record_cells
@@ -134,19 +150,28 @@ def _protected_rows(
     total: int | None = None,
     labels: dict[str, str] | None = None,
     hide_total: bool = False,
+    keys: PageKeys | None = None,
+    section: str = "",
+    shown: Any = None,
 ) -> dict[str, Any]:
     """Rows ``{item, label, count}`` protected with their total (the sum when not given;
-    hidden whatever it is with ``hide_total``: a figure another page hides)."""
+    hidden whatever it is with ``hide_total``: a figure another page hides). With
+    ``keys`` (cell key perturbation) each row and the total is perturbed by its count
+    key, the total given as ``shown`` when another figure on the page publishes it."""
     counts: dict[Hashable, int] = {item: int(value or 0) for item, value in items}
     marker = ("\x00total",)
     values = {**counts, marker: sum(counts.values()) if total is None else total}
-    out = protect_cells(
+    out = protect_counts(
         values,
         [Relation(marker, tuple(counts))],
         policy,
+        keys,
+        space=("linkage", section),
         hidden=[marker] if hide_total else [],
     )
     shown_total = out.pop(marker)
+    if keys is not None and shown is not None:
+        shown_total = shown
     cells = out
     return {
         "rows": [
@@ -155,6 +180,28 @@ def _protected_rows(
         ],
         "total": shown_total,
     }
+
+
+#: What the linkage report still protects by suppression under cell key perturbation.
+FAIRNESS_KEPT = (
+    "The persons of each group in the fairness tables are hidden (“c”) from 1 to "
+    "the threshold, and hidden so that they cannot be worked out, because each group's "
+    "recall and precision are shown beside them as they are."
+)
+
+
+def _persons(
+    con: duckdb.DuckDBPyConnection, keys: PageKeys, value: int, policy: DisclosurePolicy
+) -> Any:
+    """The persons linked, perturbed by their cell key as the overview's persons are
+    ("c" when the person table does not count them again)."""
+    keys.units(con, "_ju_ck_person", "SELECT person_id FROM person")
+    row = con.execute(
+        f"SELECT count(*), {KEYED} FROM person p "
+        "LEFT JOIN _ju_ck_person ck ON ck.unit_id = p.person_id"
+    ).fetchone()
+    same = row is not None and int(row[0]) == value
+    return perturb_cell(value, row[1] if same and row is not None else None, policy)
 
 
 def _weight_sort(item: str) -> int:
@@ -205,7 +252,10 @@ def _model_weights(chart_spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _report(
-    con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, scope: SourceScope
+    con: duckdb.DuckDBPyConnection,
+    policy: DisclosurePolicy,
+    scope: SourceScope,
+    keys: PageKeys | None = None,
 ) -> dict[str, Any]:
     rows = con.execute(
         # in the order written (the blocking rules' order); sorted below where it matters
@@ -222,16 +272,20 @@ def _report(
     persons_raw = int(run.get("persons") or 0)
     records_raw = int(run.get("records") or 0)
     changed_raw = int(run.get("new_or_changed_records") or 0)
-    headline = protect_cells(
+    headline = protect_counts(
         {"records": records_raw, "new_or_changed_records": changed_raw, "persons": persons_raw},
         [],
         policy,
+        keys,
+        space="linkage_run",
     )
+    if keys is not None:
+        headline["persons"] = _persons(con, keys, persons_raw, policy)
     # The records linked are the sources' rows loaded: shown or hidden as the sources
     # table and the releases list show their total (records.record_cells).
     loaded = con.execute("SELECT coalesce(sum(rows_loaded), 0) FROM source").fetchall()[0][0]
     if not scope.excluded:
-        total = record_cells(con, policy, scope).totals["rows_loaded"]
+        total = record_cells(con, policy, scope, keys=keys).totals["rows_loaded"]
         if records_raw == int(loaded):
             headline["records"] = total
         elif total == SUPPRESSED:
@@ -256,12 +310,22 @@ def _report(
         total=records_raw,
         labels=_RULE_LABELS,
         hide_total=headline["records"] == SUPPRESSED,
+        keys=keys,
+        section="links_by_rule",
+        shown=headline["records"],
     )
-    out["blocking"] = _protected_rows(items("blocking"), policy)
+    out["blocking"] = _protected_rows(items("blocking"), policy, keys=keys, section="blocking")
     weights = sorted(items("match_weight"), key=lambda x: _weight_sort(x[0]))
-    out["match_weight"] = _protected_rows(weights, policy)
+    out["match_weight"] = _protected_rows(weights, policy, keys=keys, section="match_weight")
     sizes = sorted(items("cluster_size"), key=lambda x: _size_sort(x[0]))
-    out["cluster_size"] = _protected_rows(sizes, policy, total=persons_raw)
+    out["cluster_size"] = _protected_rows(
+        sizes,
+        policy,
+        total=persons_raw,
+        keys=keys,
+        section="cluster_size",
+        shown=headline["persons"],
+    )
     if scope.excluded:
         out["agencies"] = None  # the combinations would show sources left out at this tier
     else:
@@ -271,17 +335,24 @@ def _report(
             policy,
             total=persons_raw,
             labels={i: i.replace(";", ", ") for i, _ in combos},
+            keys=keys,
+            section="agencies",
+            shown=headline["persons"],
         )
-    out["flags"] = _protected_rows(items("flags"), policy)
-    out["changes"] = _protected_rows(items("changes"), policy, labels=_CHANGE_LABELS)
+    out["flags"] = _protected_rows(items("flags"), policy, keys=keys, section="flags")
+    out["changes"] = _protected_rows(
+        items("changes"), policy, labels=_CHANGE_LABELS, keys=keys, section="changes"
+    )
     review = {i: v for i, v, _ in sections.get("review", [])}
-    out["review"] = protect_cells(
+    out["review"] = protect_counts(
         {
             "in_review": int(review.get("review") or 0),
             "decisions_applied": int(review.get("decisions_applied") or 0),
         },
         [],
         policy,
+        keys,
+        space="linkage_review",
     )
     truth = []
     for section in ("truth_pairs", "truth_clusters"):
@@ -331,7 +402,10 @@ def current_linkage_report(
     policy = policy_for(tier, config.disclosure if config is not None else None)
     try:
         out = view_base(con, tier, policy, scope)
-        out.update(_report(con, policy, scope))
+        keys = page_keys(partnership_dir, policy)
+        if policy.method == "cell_key":
+            out["disclosure"] = page_disclosure(policy, keys, kept=FAIRNESS_KEPT)
+        out.update(_report(con, policy, scope, keys))
     except duckdb.Error as exc:
         raise ReleaseError(
             f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "

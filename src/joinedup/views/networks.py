@@ -31,6 +31,12 @@ only: the caller audits it). With ``person_level`` a group's summary counts are 
 counts of the members the same page lists in full (hiding them would hide nothing), and
 each member has a short ``label`` (C1 for the best-connected child, P1 for a person of
 concern, O1 for anyone else) for the picture.
+
+With ``disclosure.method: cell_key`` (issue 19) each group's members by role, its
+members, the totals by role and of all members, and each group's places are perturbed by
+their own cell keys: the sum of the record keys of the people (or places) they count,
+the same keys as the questions' (``network_members`` counts the same people), so no
+secondary suppression is needed.
 """
 
 from __future__ import annotations
@@ -44,9 +50,10 @@ import duckdb
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.policy import DisclosurePolicy, policy_for
 from joinedup.disclosure.sharing import SourceScope, source_scope
-from joinedup.disclosure.suppression import protect_cells, protect_two_way
+from joinedup.disclosure.suppression import TwoWayTable, protect_cells, protect_two_way
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
+from joinedup.views.cellkey import KEYED, PageKeys, page_disclosure, page_keys, perturb_cell
 from joinedup.views.memo import per_release
 from joinedup.views.release import (
     ReleaseLike,
@@ -65,6 +72,7 @@ __all__ = [
     "current_networks",
     "group_name",
     "match_groups",
+    "network_cell_keys",
     "network_of_person",
 ]
 
@@ -186,7 +194,11 @@ def _read_groups(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     ]
 
 
-def _protect_groups(groups: list[dict[str, Any]], policy: DisclosurePolicy) -> dict[str, Any]:
+def _protect_groups(
+    groups: list[dict[str, Any]],
+    policy: DisclosurePolicy,
+    keyed: dict[tuple[str | None, str | None], int | None] | None = None,
+) -> dict[str, Any]:
     ids = [g["network_id"] for g in groups]
     roles = list(NETWORK_ROLES)
     cells: dict[tuple[str, str], int] = {}
@@ -195,16 +207,21 @@ def _protect_groups(groups: list[dict[str, Any]], policy: DisclosurePolicy) -> d
         cells[(g["network_id"], "child")] = g["children"]
         cells[(g["network_id"], "person_of_concern")] = g["persons_of_concern"]
         cells[(g["network_id"], "other")] = max(other, 0)
-    # Groups do not overlap and every member has exactly one role: the margins are sums.
-    table = protect_two_way(
-        cells,
-        policy,
-        rows=ids,
-        cols=roles,
-        row_totals={g["network_id"]: g["members"] for g in groups},
-    )
-    # Counts of places, each on its own (no total of places is published).
-    places = protect_cells({g["network_id"]: g["places"] for g in groups}, [], policy)
+    row_totals = {g["network_id"]: g["members"] for g in groups}
+    if keyed is not None:  # cell key perturbation: each count by its own key (issue 19)
+        table = _perturbed_table(cells, row_totals, roles, policy, keyed)
+        places = {
+            g["network_id"]: perturb_cell(
+                g["places"], keyed.get((g["network_id"], "places")), policy
+            )
+            for g in groups
+        }
+    else:
+        # Groups do not overlap and every member has exactly one role: the margins are
+        # sums.
+        table = protect_two_way(cells, policy, rows=ids, cols=roles, row_totals=row_totals)
+        # Counts of places, each on its own (no total of places is published).
+        places = protect_cells({g["network_id"]: g["places"] for g in groups}, [], policy)
     rows = []
     for g in groups:
         nid = g["network_id"]
@@ -236,6 +253,78 @@ def _protect_groups(groups: list[dict[str, Any]], policy: DisclosurePolicy) -> d
             "others": table.col_totals["other"],
         },
     }
+
+
+def _perturbed_table(
+    cells: dict[tuple[str, str], int],
+    row_totals: dict[str, int],
+    roles: list[str],
+    policy: DisclosurePolicy,
+    keyed: dict[tuple[str | None, str | None], int | None],
+) -> TwoWayTable[str, str]:
+    col_totals: dict[str, int] = dict.fromkeys(roles, 0)
+    for (_nid, role), n in cells.items():
+        col_totals[role] += n
+    return TwoWayTable(
+        cells={k: perturb_cell(n, keyed.get(k), policy) for k, n in cells.items()},
+        row_totals={
+            nid: perturb_cell(n, keyed.get((nid, None)), policy) for nid, n in row_totals.items()
+        },
+        col_totals={
+            r: perturb_cell(n, keyed.get((None, r)), policy) for r, n in col_totals.items()
+        },
+        total=perturb_cell(sum(row_totals.values()), keyed.get((None, None)), policy),
+    )
+
+
+#: Views of record keys (:meth:`PageKeys.units`) of people and of places.
+PERSON_KEYS = "_ju_ck_person"
+PLACE_KEYS = "_ju_ck_place"
+
+
+def network_cell_keys(
+    con: duckdb.DuckDBPyConnection, keys: PageKeys, groups: list[dict[str, Any]]
+) -> dict[tuple[str | None, str | None], int | None]:
+    """The cell key of every count of the groups' table (issue 19): (group, role),
+    (group, None) its members, (None, role) and (None, None) the totals, and (group,
+    "places"). A count of ``network_group`` that the members do not give again (a
+    release whose tables disagree) gets no key, so it is shown as "c"."""
+    keys.units(con, PERSON_KEYS, "SELECT person_id FROM network_member")
+    keys.units(con, PLACE_KEYS, "SELECT place_id FROM place")
+    out: dict[tuple[str | None, str | None], int | None] = {}
+    counts: dict[tuple[str | None, str | None], int] = {}
+    for all_groups, all_roles, nid, role, n, ckey in con.execute(
+        f"""SELECT GROUPING(network_id), GROUPING(role), network_id, role,
+  count(DISTINCT m.person_id), {KEYED}
+FROM network_member m LEFT JOIN {PERSON_KEYS} ck ON ck.unit_id = m.person_id
+GROUP BY GROUPING SETS ((network_id, role), (network_id), (role), ())"""
+    ).fetchall():
+        k = (None if all_groups else str(nid), None if all_roles else str(role))
+        out[k], counts[k] = ckey, int(n)
+    for nid, n, ckey in con.execute(
+        f"""SELECT nm.network_id, count(DISTINCT pc.place_id), {KEYED}
+FROM (SELECT DISTINCT network_id, person_id FROM network_member) nm
+JOIN person_concern pc ON pc.person_id = nm.person_id
+LEFT JOIN {PLACE_KEYS} ck ON ck.unit_id = pc.place_id
+WHERE pc.place_id IS NOT NULL AND pc.role <> 'witness'
+GROUP BY 1"""
+    ).fetchall():
+        out[(str(nid), "places")], counts[(str(nid), "places")] = ckey, int(n)
+    expected: dict[tuple[str | None, str | None], int] = {}
+    for g in groups:
+        nid = g["network_id"]
+        other = max(g["members"] - g["children"] - g["persons_of_concern"], 0)
+        expected |= {
+            (nid, "child"): g["children"],
+            (nid, "person_of_concern"): g["persons_of_concern"],
+            (nid, "other"): other,
+            (nid, None): g["members"],
+            (nid, "places"): g["places"],
+        }
+    for k, n in expected.items():
+        if n and counts.get(k) != n:
+            out[k] = None
+    return out
 
 
 def _refusal(tier: Tier, scope: SourceScope) -> str | None:
@@ -281,6 +370,8 @@ def current_networks(
     try:
         release = release_facts(con)
         groups = [] if refusal else _read_groups(con)
+        keys = page_keys(partnership_dir, policy)
+        keyed = None if keys is None or refusal else network_cell_keys(con, keys, groups)
     except duckdb.CatalogException as exc:
         raise _not_built(handle) from exc
     except duckdb.Error as exc:
@@ -301,8 +392,10 @@ def current_networks(
         # Agencies in words, for the agency ids the groups and members hold.
         "agency_names": {a.id: a.name for a in config.agencies} if config is not None else {},
     }
+    if policy.method == "cell_key":
+        out["disclosure"] = page_disclosure(policy, keys)
     if refusal is None:
-        out.update(_protect_groups(groups, policy))
+        out.update(_protect_groups(groups, policy, keyed))
         if recorded_names:
             names = {g["network_id"]: g["recorded_groups"] for g in groups}
             for row in out["groups"]:

@@ -18,11 +18,17 @@ of people, with every relation between them and the data quality page's counts
 (:func:`joinedup.views.records.record_cells`), so a row count hidden there is hidden here
 ("c"). ``sources_total`` gives their totals, protected with them. They are not published
 at community tier.
+
+With ``disclosure.method: cell_key`` (issue 19) every count of people on the page (the
+concern table's cells and margins, persons, children and young adults) is perturbed by
+its own cell key, the sum of its people's record keys (:mod:`joinedup.views.cellkey`),
+so the same children give the same figure here as in a question's answer; the sources'
+row counts are perturbed with the other counts of records (``record_cells``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ from joinedup.disclosure import (
     DisclosurePolicy,
     SourceScope,
     Tier,
+    TwoWayTable,
     policy_for,
     protect_cells,
     protect_one_way,
@@ -43,6 +50,9 @@ from joinedup.disclosure import (
 from joinedup.errors import ReleaseError
 from joinedup.insight import Overview, Period, overview_figures
 from joinedup.insight.answers import ALL, release_period
+from joinedup.insight.groups import report_groups_for
+from joinedup.insight.overview import children_first_located_sql, exploitation_codes_sql
+from joinedup.views.cellkey import KEYED, PageKeys, page_disclosure, page_keys, perturb_cell
 from joinedup.views.memo import per_release  # moved from disclosure/ (issue 19)
 from joinedup.views.records import RecordCells, protect_source_rows, record_cells
 from joinedup.views.release import (
@@ -59,7 +69,7 @@ from joinedup.views.release import (
 # own questions, never mixed in here. CONCERN_ROLES stays for scripts that import it.
 CONCERN_ROLES = ("victim", "subject")
 
-__all__ = ["CONCERN_ROLES", "current_overview", "protect_overview"]
+__all__ = ["CONCERN_ROLES", "current_overview", "overview_cell_keys", "protect_overview"]
 
 
 def _release_dict(overview: Overview) -> dict[str, Any]:
@@ -92,31 +102,63 @@ def _source_cells(
     return protect_source_rows(raw, policy)
 
 
+CellKeys = dict[Hashable, int | None]
+
+
+def _concern_table(
+    overview: Overview, policy: DisclosurePolicy, keyed: CellKeys | None
+) -> TwoWayTable[str, str | None]:
+    """The concern table protected: by suppression with its margins, or (``keyed``:
+    cell keys) every cell and margin perturbed by its own cell key."""
+    t = overview.concerns
+    codes = [a.code for a in t.authorities]
+    if keyed is None:
+        return protect_two_way(
+            t.cells,
+            policy,
+            rows=t.groups,
+            cols=codes,
+            row_totals=t.by_group,
+            col_totals=t.by_authority,
+            total=t.total,
+        )
+    return TwoWayTable(
+        cells={
+            (g, a): perturb_cell(n, keyed.get(("cell", g, a)), policy)
+            for (g, a), n in t.cells.items()
+        },
+        row_totals={
+            g: perturb_cell(t.by_group.get(g, 0), keyed.get(("group", g)), policy) for g in t.groups
+        },
+        col_totals={
+            a: perturb_cell(t.by_authority.get(a, 0), keyed.get(("authority", a)), policy)
+            for a in codes
+        },
+        total=perturb_cell(t.total, keyed.get(("total",)), policy),
+    )
+
+
 def _strategic(
-    overview: Overview, policy: DisclosurePolicy, records: RecordCells | None = None
+    overview: Overview,
+    policy: DisclosurePolicy,
+    records: RecordCells | None = None,
+    keyed: CellKeys | None = None,
 ) -> dict[str, Any]:
     t = overview.concerns
     codes = [a.code for a in t.authorities]
-    table = protect_two_way(
-        t.cells,
-        policy,
-        rows=t.groups,
-        cols=codes,
-        row_totals=t.by_group,
-        col_totals=t.by_authority,
-        total=t.total,
-    )
-    # Counts of all persons, children and young adults: no published relation ties them
-    # together (persons also holds adults of 25 and over), so each is protected alone.
-    people = protect_cells(
-        {
-            "all": overview.persons,
-            "children": overview.children,
-            "young_adults": overview.young_adults,
-        },
-        [],
-        policy,
-    )
+    table = _concern_table(overview, policy, keyed)
+    counts = {
+        "all": overview.persons,
+        "children": overview.children,
+        "young_adults": overview.young_adults,
+    }
+    if keyed is not None:
+        people = {k: perturb_cell(n, keyed.get(("persons", k)), policy) for k, n in counts.items()}
+    else:
+        # Counts of all persons, children and young adults: no published relation ties
+        # them together (persons also holds adults of 25 and over), so each is protected
+        # alone.
+        people = protect_cells(counts, [], policy)
     rows, totals = _source_cells(overview, policy, records)
     return {
         "sources": [
@@ -149,11 +191,18 @@ def _strategic(
     }
 
 
-def _community(overview: Overview, policy: DisclosurePolicy) -> dict[str, Any]:
+def _community(
+    overview: Overview, policy: DisclosurePolicy, keyed: CellKeys | None = None
+) -> dict[str, Any]:
     t = overview.concerns
     codes = [a.code for a in t.authorities]
     counts = {i: t.by_authority[c] for i, c in enumerate(codes)}
-    cells, total = protect_one_way(counts, policy, total=t.total)
+    if keyed is not None:
+        table = _concern_table(overview, policy, keyed)
+        cells = {i: table.col_totals[c] for i, c in enumerate(codes)}
+        total = table.total
+    else:
+        cells, total = protect_one_way(counts, policy, total=t.total)
     return {
         "areas": {
             "authorities": _authorities(overview),
@@ -170,8 +219,13 @@ def protect_overview(
     policy: DisclosurePolicy | None = None,
     scope: SourceScope | None = None,
     records: RecordCells | None = None,
+    keyed: CellKeys | None = None,
 ) -> dict[str, Any]:
     """Exactly what of ``overview`` may leave the store for ``tier``, JSON-ready.
+
+    ``keyed`` (cell key perturbation, issue 19: :func:`overview_cell_keys`) holds the cell
+    key of every count of people; with it each is perturbed by its own key, without it
+    they are suppressed.
 
     ``records`` are the release's protected counts of records at the tier
     (:func:`~joinedup.views.records.record_cells`), which the sources table shows; without
@@ -192,9 +246,9 @@ def protect_overview(
     if scope.excluded:
         out["exclusions"] = scope.as_dict()
     if tier is Tier.COMMUNITY:
-        out.update(_community(overview, policy))
+        out.update(_community(overview, policy, keyed))
     else:
-        out.update(_strategic(overview, policy, records))
+        out.update(_strategic(overview, policy, records, keyed))
     return out
 
 
@@ -234,6 +288,8 @@ def current_overview(
         records = None
         if tier is not Tier.COMMUNITY:
             records = record_cells(con, policy, scope, handle=handle)
+        keys = page_keys(partnership_dir, policy)
+        keyed = None if keys is None else overview_cell_keys(con, keys, chosen)
     except duckdb.Error as exc:
         raise ReleaseError(
             f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
@@ -241,7 +297,9 @@ def current_overview(
         ) from exc
     finally:
         con.close()
-    out = protect_overview(overview, tier, policy=policy, scope=scope, records=records)
+    out = protect_overview(overview, tier, policy=policy, scope=scope, records=records, keyed=keyed)
+    if policy.method == "cell_key":
+        out["disclosure"] = page_disclosure(policy, keys)
     out["period"] = chosen.as_dict()
     out["periods"] = [p.as_dict() for p in stored]
     return out
@@ -251,3 +309,48 @@ def _periods(con: duckdb.DuckDBPyConnection) -> list[Period]:
     """The standard periods the release stores (default first, then all time)."""
     default, _ = release_period(con, None)
     return [default] if default.all_time else [default, ALL]
+
+
+#: The view of record keys of every person (:meth:`PageKeys.units`).
+PERSON_KEYS = "_ju_ck_person"
+
+
+def overview_cell_keys(con: duckdb.DuckDBPyConnection, keys: PageKeys, period: Period) -> CellKeys:
+    """The cell key of every count of people on the overview (issue 19), counted over
+    the same people as :func:`~joinedup.insight.overview_figures` (``con`` narrowed to
+    the tier's sources): ("cell", group, authority), ("group", g), ("authority", a),
+    ("total",) and ("persons", "all" | "children" | "young_adults")."""
+    keys.units(
+        con, PERSON_KEYS, "SELECT person_id FROM person UNION SELECT person_id FROM record_person"
+    )
+    codes = [str(r[0]) for r in con.execute(exploitation_codes_sql()).fetchall()]
+    located = children_first_located_sql(
+        report_groups_for(codes), start=period.start, end=period.end
+    )
+    out: CellKeys = {}
+    for all_groups, all_authorities, group, authority, ckey in con.execute(
+        f"""WITH located AS (
+{located}
+)
+SELECT GROUPING(report_group), GROUPING(authority), report_group, authority, {KEYED}
+FROM located l LEFT JOIN {PERSON_KEYS} ck ON ck.unit_id = l.person_id
+GROUP BY GROUPING SETS ((report_group, authority), (report_group), (authority), ())"""
+    ).fetchall():
+        if all_groups and all_authorities:
+            out[("total",)] = ckey
+        elif all_authorities:
+            out[("group", str(group))] = ckey
+        elif all_groups:
+            out[("authority", authority)] = ckey
+        else:
+            out[("cell", str(group), authority)] = ckey
+    mod = "% 256 AS INTEGER)"
+    row = con.execute(
+        f"SELECT {KEYED}, CAST(sum(DISTINCT ck.k) FILTER (WHERE p.age < 18) {mod}, "
+        f"CAST(sum(DISTINCT ck.k) FILTER (WHERE p.age BETWEEN 18 AND 24) {mod} "
+        f"FROM person p LEFT JOIN {PERSON_KEYS} ck ON ck.unit_id = p.person_id"
+    ).fetchone()
+    if row is not None:
+        for name, ckey in zip(("all", "children", "young_adults"), row, strict=True):
+            out[("persons", name)] = ckey
+    return out

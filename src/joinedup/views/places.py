@@ -40,6 +40,12 @@ parents are not listed on the page, but other outputs publish figures by ward an
 authority, so a reader may know them: hidden areas under one parent are therefore at
 least two, and add up to more than the threshold (secondary suppression), and no hidden
 area can be worked out from its parent's figure.
+
+With ``disclosure.method: cell_key`` (issue 19) every number on the page (each area's
+children, the unknown area, the total, and each ranked place's children, persons of
+concern and events) is perturbed by its own cell key, the sum of the record keys of the
+people (or events) it counts, as the questions' figures are (:mod:`joinedup.views.cellkey`):
+no hierarchy or period needs protecting, and a period on request is not rounded further.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ import duckdb
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure.policy import DisclosurePolicy, policy_for
-from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
+from joinedup.disclosure.sharing import scope_release, source_scope
 from joinedup.disclosure.suppression import Relation, protect_cells
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
@@ -64,8 +70,21 @@ from joinedup.insight.periods import Period
 from joinedup.insight.places import RANKINGS, RESIDENTIAL
 from joinedup.insight.questions import QuestionError
 from joinedup.views.answers import ON_REQUEST_ROUNDING
+from joinedup.views.cellkey import (
+    KEYED,
+    PageKeys,
+    page_disclosure,
+    page_keys,
+    perturb_cell,
+)
 from joinedup.views.memo import per_release
-from joinedup.views.place_rankings import HOTSPOT_LIMIT, place_type_label, ranking_rows
+from joinedup.views.place_rankings import (
+    HOTSPOT_LIMIT,
+    hotspots_note,
+    on_request_note,
+    place_type_label,
+    ranking_rows,
+)
 from joinedup.views.questions import period_choice
 from joinedup.views.release import (
     ReleaseLike,
@@ -106,16 +125,19 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _area_children_sql(level: str, *, with_type: bool) -> str:
+def _area_children_sql(level: str, *, with_type: bool, keyed: bool = False) -> str:
     """Distinct children (under 18 on the day) in concern events at places, by area.
 
     The same events and persons as the hotspots (``place_hotspot``, ranking ``concern``):
     events with an exploitation type recorded, any role but witness. Parameters: since (or
-    NULL: rows after it), the last day (or NULL), and the place type if asked.
+    NULL: rows after it), the last day (or NULL), and the place type if asked. With
+    ``keyed`` each row also has its cell key (from the view :data:`PERSON_KEYS`), and
+    areas that are not of ``level`` in ``area`` (missing or outside the geography) count
+    together as ``__unknown__``.
     """
     res = ", ".join(_lit(t) for t in RESIDENTIAL)
     type_filter = "AND pl.place_type = ?" if with_type else ""
-    return f"""WITH kids AS (
+    sql = f"""WITH kids AS (
   SELECT person_id, place_id, event_date FROM person_concern
   WHERE place_id IS NOT NULL AND role <> 'witness' AND age_at_event < 18
 ),
@@ -126,7 +148,18 @@ counted AS (
     AND NOT (coalesce(pl.place_type IN ({res}), false) AND pl.postcode IS NULL)
     {type_filter}
 )
-SELECT area, count(DISTINCT person_id), grouping(area) FROM counted GROUP BY ROLLUP (area)"""
+"""
+    if keyed:
+        return (
+            sql + "SELECT CASE WHEN c.area IN (SELECT area_code FROM area WHERE area_type = "
+            f"{_lit(level)}) THEN c.area ELSE '__unknown__' END AS place_area, "
+            f"count(DISTINCT c.person_id), grouping(place_area), {KEYED} FROM counted c "
+            f"LEFT JOIN {PERSON_KEYS} ck ON ck.unit_id = c.person_id GROUP BY ROLLUP (place_area)"
+        )
+    return (
+        sql + "SELECT area, count(DISTINCT person_id), grouping(area) FROM counted "
+        "GROUP BY ROLLUP (area)"
+    )
 
 
 def _reference(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -148,10 +181,12 @@ def _areas(
     reference: dt.date | None,
     place_type: str | None,
     small_change: bool = False,
+    keys: PageKeys | None = None,
 ) -> dict[str, Any]:
     """Children by area of ``level`` with rows after ``since`` up to ``reference`` (None:
     open), protected as one hierarchy. With ``small_change`` (the default period), an
-    area or total that is 1 to the threshold fewer than over all time is hidden too."""
+    area or total that is 1 to the threshold fewer than over all time is hidden too.
+    With ``keys`` (cell key perturbation) each is perturbed by its own cell key."""
     names = dict(con.execute("SELECT area_code, area_name FROM area").fetchall())
     parent_of = {
         str(c): (None if p is None else str(p))
@@ -181,6 +216,12 @@ def _areas(
     values: dict[str, int] = {c: counts.get(c, 0) for c in codes}
     if unknown_keys:
         values["__unknown__"] = _distinct_unknown(counts, unknown_keys)
+    if keys is not None:
+        cells, published_total = _perturbed_areas(
+            con, level, policy, keys, codes, params=params, with_type=bool(place_type)
+        )
+        unknown_keys = unknown_keys or (["__unknown__"] if "__unknown__" in cells else [])
+        return _areas_dict(level, listed, names, cells, published_total, bool(unknown_keys))
     hide: set[tuple[str, str]] = set()
     if small_change:
         every = [None, None, None, None] + ([place_type] if place_type else [])
@@ -205,6 +246,17 @@ def _areas(
         with_type=bool(place_type),
         hide=hide,
     )
+    return _areas_dict(level, listed, names, cells, published_total, bool(unknown_keys))
+
+
+def _areas_dict(
+    level: str,
+    listed: list[tuple[Any, ...]],
+    names: dict[Any, Any],
+    cells: dict[str, Any],
+    published_total: Any,
+    unknown: bool,
+) -> dict[str, Any]:
     rows = [
         {
             "code": code,
@@ -219,9 +271,41 @@ def _areas(
         "level_label": _LEVEL_LABELS[level],
         "parent_label": "Local authority" if _PARENT_LEVEL[level] == "authority" else "Ward",
         "rows": rows,
-        "unknown": cells.get("__unknown__") if unknown_keys else None,
+        "unknown": cells.get("__unknown__") if unknown else None,
         "total": published_total,
     }
+
+
+#: The view of every person's record key (:meth:`PageKeys.units`).
+PERSON_KEYS = "_ju_ck_person"
+
+
+def _perturbed_areas(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    policy: DisclosurePolicy,
+    keys: PageKeys,
+    codes: list[str],
+    *,
+    params: list[object],
+    with_type: bool,
+) -> tuple[dict[str, Any], Any]:
+    """Children by area (and in areas outside the geography, together), and the total,
+    each perturbed by its own cell key: no relation between them needs protecting."""
+    keys.units(con, PERSON_KEYS, "SELECT person_id FROM person")
+    counted: dict[str, tuple[int, int | None]] = {}
+    total: Any = 0
+    for area, n, grouping, ckey in con.execute(
+        _area_children_sql(level, with_type=with_type, keyed=True), params
+    ).fetchall():
+        if grouping:
+            total = perturb_cell(int(n), ckey, policy)
+        else:
+            counted[str(area)] = (int(n), ckey)
+    cells = {c: perturb_cell(*counted.get(c, (0, None)), policy) for c in codes}
+    if "__unknown__" in counted:
+        cells["__unknown__"] = perturb_cell(*counted["__unknown__"], policy)
+    return cells, total
 
 
 def _protect_hierarchy(
@@ -339,7 +423,8 @@ def current_places(
                 "There is no place type of that name in this release; choose one from the list."
             )
         shown_period, key = release_period(con, chosen)
-        if key is None:
+        keys = page_keys(partnership_dir, policy)
+        if key is None and keys is None:
             policy = replace(
                 policy, rounding_base=max(policy.rounding_base or 1, ON_REQUEST_ROUNDING)
             )
@@ -355,6 +440,7 @@ def current_places(
                     key=key,
                     ranking=ranking,
                     place_type=place_type,
+                    keys=keys,
                 )
         scope_release(con, scope)
         since = None if shown_period.start is None else shown_period.start - dt.timedelta(1)
@@ -366,6 +452,7 @@ def current_places(
             reference=shown_period.end,
             place_type=place_type,
             small_change=key == "default",
+            keys=keys,
         )
     except duckdb.Error as exc:
         raise ReleaseError(
@@ -377,17 +464,11 @@ def current_places(
     out: dict[str, Any] = {
         "tier": tier.value,
         "release": release,
-        "disclosure": policy_dict(policy),
+        "disclosure": policy_dict(policy) if policy.method != "cell_key" else None,
         "period": {
             **shown_period.as_dict(),
             "stored": key is not None,
-            "note": None
-            if key is not None
-            else (
-                "Counted on request for this period, and rounded to the nearest "
-                f"{ON_REQUEST_ROUNDING} so that comparing two periods cannot give a small "
-                "number away."
-            ),
+            "note": None if key is not None else on_request_note(keys),
         },
         "choices": {
             "period": key or "custom",
@@ -400,26 +481,13 @@ def current_places(
         "areas": areas,
         "hotspots": rankings["concern"],
         "found": rankings["found"],
-        "hotspots_note": _hotspots_note(tier, scope),
+        "hotspots_note": hotspots_note(tier, scope),
     }
+    if policy.method == "cell_key":
+        out["disclosure"] = page_disclosure(policy, keys)
     if scope.excluded:
         out["exclusions"] = scope.as_dict()
     return out
-
-
-def _hotspots_note(tier: Tier, scope: SourceScope) -> str | None:
-    if tier is Tier.COMMUNITY:
-        return (
-            "Single places are not listed at the community tier: the figures are shown by "
-            "ward only."
-        )
-    if scope.excluded:
-        return (
-            "The rankings of places are worked out from every source. A sharing agreement "
-            "leaves a source out at this tier, so they are not shown; the map and its "
-            "table leave that source out."
-        )
-    return None
 
 
 _SHAPES: dict[tuple[str, str], dict[str, Any]] = {}

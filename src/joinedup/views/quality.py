@@ -36,12 +36,13 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure import SUPPRESSED, DisclosurePolicy, SourceScope, protect_cells
+from joinedup.disclosure import SUPPRESSED, DisclosurePolicy, SourceScope
 from joinedup.disclosure.policy import policy_for
 from joinedup.disclosure.sharing import scope_release, source_scope
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError, ReleaseError
 from joinedup.release import open_release as open_release_by_id
+from joinedup.views.cellkey import PageKeys, page_disclosure, page_keys, protect_counts
 from joinedup.views.memo import per_release
 from joinedup.views.records import NOT_RECORDS, RecordCells, record_cells, share_of
 from joinedup.views.release import (
@@ -168,6 +169,7 @@ def _collect(
     policy: DisclosurePolicy,
     cells: RecordCells,
     previous_shares: dict[tuple[str, str, str], Any] | None,
+    keys: PageKeys | None = None,
 ) -> dict[str, Any]:
     detailed = tier is not Tier.COMMUNITY
     sources = _rows(
@@ -268,7 +270,19 @@ def _collect(
         if unmapped_for is not None and s["agency"] == unmapped_for:
             mine_u = [u for u in unmapped if u["source"] == sid]
             # Rows holding each unknown code: counts of records, each protected alone.
-            rows_u = protect_cells({i: int(u["rows"]) for i, u in enumerate(mine_u)}, [], policy)
+            # (issue 19: or each perturbed by its count key, named by what it counts)
+            named_u = {
+                (sid, str(u["field"]), str(u["column_name"]), str(u["local_code"])): i
+                for i, u in enumerate(mine_u)
+            }
+            shown_u = protect_counts(
+                {k: int(mine_u[i]["rows"]) for k, i in named_u.items()},
+                [],
+                policy,
+                keys,
+                space="unmapped_rows",
+            )
+            rows_u = {i: shown_u[k] for k, i in named_u.items()}
             entry["unmapped_codes"] = [
                 {
                     **{k: u[k] for k in ("field", "column_name", "local_code")},
@@ -354,9 +368,18 @@ def _collect(
         )
         advice = [a for a in advice if a["source"] in ids]
         # Rows each change would improve: counts of records, each protected on its own.
-        affected = protect_cells(
-            {i: int(a["records_affected"] or 0) for i, a in enumerate(advice)}, [], policy
+        named_a = {
+            (str(a["source"]), str(a["field"]), str(a["dimension"]), str(a["advice"])): i
+            for i, a in enumerate(advice)
+        }
+        shown_a = protect_counts(
+            {k: int(advice[i]["records_affected"] or 0) for k, i in named_a.items()},
+            [],
+            policy,
+            keys,
+            space="records_affected",
         )
+        affected = {i: shown_a[k] for k, i in named_a.items()}
         grouped: dict[str, list[dict[str, Any]]] = {}
         for i, a in enumerate(advice):
             grouped.setdefault(str(a["agency"]), []).append(
@@ -470,7 +493,10 @@ def current_quality(
         }
         if scope.excluded:
             out["exclusions"] = scope.as_dict()
-        cells = record_cells(con, policy, scope, handle=handle)
+        keys = page_keys(partnership_dir, policy)
+        if policy.method == "cell_key":
+            out["disclosure"] = page_disclosure(policy, keys)
+        cells = record_cells(con, policy, scope, handle=handle, keys=keys)
         previous_id = con.execute("SELECT min(previous_release_id) FROM quality_change").fetchall()
         previous = _previous_shares(partnership_dir, previous_id[0][0], policy, scope)
         out.update(
@@ -483,6 +509,7 @@ def current_quality(
                 policy=policy,
                 cells=cells,
                 previous_shares=previous,
+                keys=keys,
             )
         )
     except duckdb.Error as exc:

@@ -24,6 +24,15 @@ denominator both are, computed from them as published.
 :func:`record_cells` is the one place this is decided; the overview's sources table, the
 quality page, the releases list and comparison, the exports and the report all take
 their counts of records from it, so a count hidden on one is hidden on all.
+
+With ``disclosure.method: cell_key`` (issue 19) every count of records is instead
+perturbed on its own by a *count key*, a keyed hash under the partnership's secret of
+the cell (its source and what it counts) and its count
+(:meth:`joinedup.views.cellkey.PageKeys.perturb`): the release stores these counts as
+numbers, not as lists of rows, so a sum of record keys is not to hand, but the same rows
+counted under the same name give the same figure on every page and in every release,
+and no secondary suppression is needed. Without the secret at hand they keep
+suppression.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from joinedup.disclosure import (
     Tier,
     protect_cells,
 )
+from joinedup.views.cellkey import PageKeys, keys_for_release
 
 __all__ = [
     "KINDS",
@@ -135,23 +145,36 @@ def record_cells(
     scope: SourceScope,
     *,
     handle: object | None = None,
+    keys: PageKeys | None = None,
 ) -> RecordCells:
     """Every count of records in the release that ``con`` sees (already narrowed to
     ``scope``, the tier's sources), protected together with ``policy``.
 
     At the operational tier counts of records are published as they are, as before
     (``docs/disclosure.md``). ``handle`` (the release) lets an unchanged release's answer
-    be reused.
+    be reused. Under cell key perturbation ``keys`` (default: found from ``handle``)
+    perturb every count; without them the counts are suppressed.
     """
     if scope.tier is Tier.OPERATIONAL:
         policy = DisclosurePolicy(threshold=0)
+        keys = None
+    elif keys is None and handle is not None:
+        keys = keys_for_release(handle, policy)
     base = None if handle is None else release_key(handle, scope)
-    key = None if base is None else (*base, policy.threshold, policy.rounding_base)
+    key = None
+    if base is not None:
+        key = (
+            *base,
+            policy.threshold,
+            policy.rounding_base,
+            policy.method,
+            None if keys is None else keys.fingerprint,
+        )
     if key is not None:
         with _LOCK:
             if key in _CACHE:
                 return _CACHE[key]
-    cells = _compute(con, policy)
+    cells = _compute(con, policy, keys)
     if key is not None:
         with _LOCK:
             if len(_CACHE) > 64:
@@ -160,7 +183,9 @@ def record_cells(
     return cells
 
 
-def _compute(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> RecordCells:
+def _compute(
+    con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, keys: PageKeys | None = None
+) -> RecordCells:
     t = _Table()
     keep: set[Hashable] = set()
     sources = _rows(
@@ -240,6 +265,21 @@ def _compute(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Record
         t.relate(kd, [kn, t.cell(("miss", s, measure, field), max(d - n, 0), s)])
         keep.add(kd)
 
+    if keys is not None:  # cell key perturbation: each count on its own (issue 19)
+        out = {k: keys.perturb(("records", k), v, policy) for k, v in t.values.items()}
+    else:
+        out = _suppress(t, policy, keep)
+    return RecordCells(
+        sources={s: {kind: out[("src", s, kind)] for kind in KINDS} for s in raw},
+        totals={kind: out[("total", kind)] for kind in KINDS},
+        quarantine={q: out[c] for q, c in quarantine.items()},
+        months={m: out[c] for m, c in months.items()},
+        measures={m: (out[a], out[b]) for m, (a, b) in measures.items()},
+    )
+
+
+def _suppress(t: _Table, policy: DisclosurePolicy, keep: set[Hashable]) -> dict[Hashable, Cell]:
+    """The table's counts by primary and secondary suppression over its relations."""
     hidden: set[Hashable] = set()
     rels = list(t.relations.values())
     while True:
@@ -249,15 +289,8 @@ def _compute(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Record
         # elsewhere on the page would take it for the hidden one.
         more = t.same_value(now) - now
         if not more:
-            break
+            return out
         hidden = now | more
-    return RecordCells(
-        sources={s: {kind: out[("src", s, kind)] for kind in KINDS} for s in raw},
-        totals={kind: out[("total", kind)] for kind in KINDS},
-        quarantine={q: out[c] for q, c in quarantine.items()},
-        months={m: out[c] for m, c in months.items()},
-        measures={m: (out[a], out[b]) for m, (a, b) in measures.items()},
-    )
 
 
 def _named(t: _Table, source: str, value: int, key: Hashable, raw: dict[str, int]) -> Hashable:

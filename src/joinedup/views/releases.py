@@ -19,6 +19,10 @@ sources), and so are the release's totals of rows loaded and quarantined. A qual
 measure's share is compared only where both releases showed it (a share whose counts are
 hidden is "c"), so a change never sits beside a hidden figure; days (extract lags) are
 shown as they are. At community tier no source is shown.
+
+With ``disclosure.method: cell_key`` (issue 19) the persons of a release are perturbed
+by their cell key (the sum of their record keys, as the overview's persons are) and the
+counts of person id changes by their count keys (:mod:`joinedup.views.cellkey`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ from joinedup.disclosure.suppression import protect_cells
 from joinedup.disclosure.tiers import Tier
 from joinedup.errors import JoinedupError
 from joinedup.release import ReleaseHandle, current_release_id, list_releases, open_release
+from joinedup.views.cellkey import (
+    KEYED,
+    keys_for_release,
+    page_disclosure,
+    page_keys,
+    perturb_cell,
+    protect_counts,
+)
 from joinedup.views.overview import current_overview
 from joinedup.views.questions import current_questions
 from joinedup.views.records import NOT_RECORDS, RecordCells, record_cells, share_of
@@ -72,8 +84,33 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
         return []
 
 
+def _disclosure(partnership_dir: Path, policy: DisclosurePolicy) -> dict[str, Any]:
+    if policy.method != "cell_key":
+        return policy_dict(policy)
+    return page_disclosure(policy, page_keys(partnership_dir, policy))
+
+
 def _one_count(value: int, policy: DisclosurePolicy) -> Any:
     return protect_cells({"n": int(value)}, [], policy)["n"]
+
+
+def _persons(
+    handle: ReleaseHandle, con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy
+) -> Any:
+    """The persons of a release's manifest: suppressed, or under cell key perturbation
+    perturbed by their cell key (shown as "c" when the person table does not count them
+    again)."""
+    value = int(handle.manifest["persons"])
+    keys = keys_for_release(handle, policy)
+    if keys is None:
+        return _one_count(value, policy)
+    keys.units(con, "_ju_ck_person", "SELECT person_id FROM person")
+    row = con.execute(
+        f"SELECT count(*), {KEYED} FROM person p "
+        "LEFT JOIN _ju_ck_person ck ON ck.unit_id = p.person_id"
+    ).fetchone()
+    same = row is not None and int(row[0]) == value
+    return perturb_cell(value, row[1] if same and row is not None else None, policy)
 
 
 def _records(handle: ReleaseHandle, policy: DisclosurePolicy, scope: SourceScope) -> RecordCells:
@@ -96,6 +133,7 @@ def _release_facts(
         scope_release(con, scope)
         sources = _rows(con, "SELECT source, agency, dataset FROM source ORDER BY source")
         seconds = _rows(con, "SELECT sum(seconds) FROM lineage WHERE kind = 'stage'")
+        persons = None if "persons" not in m else _persons(handle, con, policy)
     finally:
         con.close()
     build_seconds = seconds[0][0] if seconds and seconds[0][0] is not None else None
@@ -104,7 +142,7 @@ def _release_facts(
         "built_at": handle.built_at,
         "code_version": str(m.get("code_version", "")),
         "build_seconds": None if build_seconds is None else round(float(build_seconds), 1),
-        "persons": None if "persons" not in m else _one_count(int(m["persons"]), policy),
+        "persons": persons,
     }
     if tier is not Tier.COMMUNITY:
         records = _records(handle, policy, scope)
@@ -147,7 +185,7 @@ def release_listing(
         releases.append(facts)
     return {
         "tier": tier.value,
-        "disclosure": policy_dict(policy),
+        "disclosure": _disclosure(partnership_dir, policy),
         "current": current,
         "releases": releases,
     }
@@ -245,7 +283,7 @@ def compare_releases(
     ob = _overview(partnership_dir, hb, tier, config)
     out: dict[str, Any] = {
         "tier": tier.value,
-        "disclosure": policy_dict(policy),
+        "disclosure": _disclosure(partnership_dir, policy),
         "a": _side(oa),
         "b": _side(ob),
         # each release's concern counts are for its own default period (issue 14)
@@ -342,7 +380,13 @@ def compare_releases(
     ids = [h.release_id for h in list_releases(partnership_dir)]
     before = ids[ids.index(b) - 1] if b in ids and ids.index(b) > 0 else None
     counts = _person_changes(hb)
-    protected = protect_cells({k: counts.get(k, 0) for k in PERSON_CHANGES}, [], policy)
+    protected = protect_counts(
+        {k: counts.get(k, 0) for k in PERSON_CHANGES},
+        [],
+        policy,
+        keys_for_release(hb, policy),
+        space="person_change",
+    )
     out["person_changes"] = {
         "since": before,
         "since_is_a": before == a,
