@@ -6,7 +6,8 @@ given to the hub. Each identifying field becomes a *cryptographic long-term key*
 Schnell et al. 2009; the method behind anonlink/clkhash and the ONS PPRL toolkit):
 
 - the field's value is cut into tokens (character bigrams of a name or postcode; the
-  year, month, day and their pairs of a date of birth);
+  year, month, day and their pairs of a date of birth; and, in a second filter, the
+  year and the day and month in either order, equal when they were written swapped);
 - each token sets ``k`` bits of the field's ``m``-bit filter, at ``(h1 + i * h2) mod m``
   for ``i < k`` (double hashing), with ``h1`` and ``h2`` HMAC-SHA256 of the token under
   two keys derived from the shared secret for that field alone;
@@ -43,6 +44,7 @@ __all__ = [
     "CLK_FIELDS",
     "HASHED_IDENTIFIERS",
     "RECORD_COLUMN",
+    "REQUIRED_CLK_FIELDS",
     "SCHEME",
     "SCHEME_COLUMN",
     "FieldSpec",
@@ -84,6 +86,19 @@ CLK_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("sex", 64, 8),
     FieldSpec("postcode", 512, 15),
     FieldSpec("district", 64, 8),
+    # added after the first release of the scheme: a file without it still reads (no
+    # evidence of a day and month swapped), see REQUIRED_CLK_FIELDS
+    FieldSpec("dob_unordered", 128, 10),
+)
+#: The fields every file of the scheme holds; later ones are optional at the hub.
+REQUIRED_CLK_FIELDS = (
+    "forename",
+    "forename_groups",
+    "surname",
+    "dob",
+    "sex",
+    "postcode",
+    "district",
 )
 #: The identifiers written as keyed hashes.
 HASHED_IDENTIFIERS = ("nhs_number", "upn", "pnc_id", "local_id")
@@ -129,9 +144,12 @@ def tokens(field: str, value: str | dt.date | None) -> list[str]:
     """The tokens a field's value is cut into (empty for no value)."""
     if value is None or value == "":
         return []
-    if field == "dob":
+    if field in ("dob", "dob_unordered"):
         d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         y, m, dd = f"{d.year:04d}", f"{d.month:02d}", f"{d.day:02d}"
+        if field == "dob_unordered":  # the same for a day and month written swapped
+            pair = "".join(sorted((m, dd)))
+            return [f"y{y}", f"p{pair}", f"yp{y}{pair}"]
         return [f"y{y}", f"m{m}", f"d{dd}", f"ym{y}{m}", f"md{m}{dd}", f"yd{y}{dd}"]
     text = str(value).upper()
     if field == "forename_groups":
@@ -286,6 +304,7 @@ def encode_records(
         "forename_groups": groups,
         "surname": surname,
         "dob": dob,
+        "dob_unordered": dob,
         "sex": [s if s in ("F", "M") else None for s in sex],
         "postcode": postcode,
         "district": district,

@@ -17,11 +17,13 @@ the person it matches best (``linkage.thin_match_threshold``).
 
 Candidate pairs share a blocking key (a keyed hash, :func:`~joinedup.linkage.encoded.
 blocking_keys`) or an identifier's keyed hash. Each pair's match weight is a prior (one
-match per record among the encoded records) plus, for each field both records hold, a
-weight for the level its Dice coefficient reaches: fixed Fellegi-Sunter weights in
-log2 Bayes factors, the same for every partnership (:data:`FIELD_WEIGHTS`). The prior
-is one match among as many candidates as there are distinct dates of birth (about
-the number of people) among the encoded records.
+match per record among the encoded records) plus, for each field both records hold, the
+Fellegi-Sunter weight of the level its Dice coefficient reaches, with m and u estimated
+from this build's encodings (:mod:`joinedup.linkage.encoded_weights`: u from random
+pairs, m by EM over the candidate pairs, names weighed by their frequency), plus fixed
+weights for identifier hashes (:data:`ID_WEIGHTS`). The prior is one match among as many
+candidates as there are distinct dates of birth (about the number of people) among the
+encoded records.
 """
 
 from __future__ import annotations
@@ -40,18 +42,24 @@ from joinedup.linkage.encoded import (
     CLK_FIELDS,
     clk_column,
     decode_clks,
-    dice,
     hash_column,
+)
+from joinedup.linkage.encoded_weights import (
+    EncodedWeights,
+    default_weights,
+    estimate_weights,
+    field_levels,
+    level_weights,
 )
 
 __all__ = [
     "CROWDED_ENCODED_BLOCK",
     "ENCODED_TABLE",
-    "FIELD_WEIGHTS",
     "ID_WEIGHTS",
     "EncodedRecords",
     "encoded_pairs",
     "greedy_one_to_one",
+    "identifier_weights",
     "match_weights",
 ]
 
@@ -60,18 +68,6 @@ ENCODED_TABLE = "_ju_enc_identity"
 #: A blocking key shared by more records than this is a placeholder: it pairs nothing.
 CROWDED_ENCODED_BLOCK = 300
 
-#: For each field: (Dice at least, weight) from the highest level down; a pair below
-#: every level gets the last weight. Missing on either side: 0.
-FIELD_WEIGHTS: dict[str, tuple[tuple[float, float], ...]] = {
-    "forename": ((0.95, 6.0), (0.85, 5.0), (0.65, 2.0), (0.0, -3.0)),
-    # nickname groups: weighed only where the forenames themselves score below it
-    "forename_groups": ((0.3, 4.0), (0.0, -3.0)),
-    "surname": ((0.95, 8.0), (0.8, 4.0), (0.6, 0.0), (0.0, -5.0)),
-    "dob": ((0.99, 10.0), (0.45, 3.0), (0.0, -6.0)),
-    "sex": ((0.99, 1.0), (0.0, -4.0)),
-    "postcode": ((0.95, 6.0), (0.7, 3.0), (0.0, 0.0)),
-    "district": ((0.99, 1.5), (0.0, -1.0)),
-}
 #: For each hashed identifier: (weight when equal, weight when both held and different).
 ID_WEIGHTS: dict[str, tuple[float, float]] = {
     "nhs_number": (20.0, -8.0),
@@ -116,37 +112,17 @@ class EncodedRecords:
         return cls(clks, hashes)
 
 
-def _level(
-    sim: npt.NDArray[np.float64], levels: tuple[tuple[float, float], ...]
-) -> npt.NDArray[np.float64]:
-    out = np.zeros(sim.shape, dtype=np.float64)
-    done = np.isnan(sim)
-    for least, weight in levels:
-        hit = ~done & (sim >= least)
-        out[hit] = weight
-        done |= hit
-    return out
-
-
-def match_weights(
+def identifier_weights(
     left: EncodedRecords,
     right: EncodedRecords,
     li: npt.NDArray[np.int64],
     ri: npt.NDArray[np.int64],
     *,
-    prior: float,
     same_agency: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """The match weight (log2 odds) of each pair ``(left[li[j]], right[ri[j]])``."""
-    w = np.full(len(li), prior, dtype=np.float64)
-    level: dict[str, npt.NDArray[np.float64]] = {}
-    for f in CLK_FIELDS:
-        sim = dice(left.clks[f.name][li], right.clks[f.name][ri])
-        level[f.name] = _level(sim, FIELD_WEIGHTS[f.name])
-    # a forename scores the better of itself and its nickname groups, never both
-    level["forename"] = np.maximum(level.pop("forename"), level.pop("forename_groups"))
-    for part in level.values():
-        w += part
+    """The log2 Bayes factor of each pair's identifier hashes (:data:`ID_WEIGHTS`): a
+    local id counts only within one agency."""
+    w = np.zeros(len(li), dtype=np.float64)
     for kind in sorted(set(left.hashes) & set(right.hashes)):
         agree, disagree = ID_WEIGHTS.get(kind, _OTHER_ID)
         a, b = left.hashes[kind][li], right.hashes[kind][ri]
@@ -159,6 +135,26 @@ def match_weights(
         w[equal] += agree
         w[held & ~equal] += disagree
     return w
+
+
+def match_weights(
+    left: EncodedRecords,
+    right: EncodedRecords,
+    li: npt.NDArray[np.int64],
+    ri: npt.NDArray[np.int64],
+    *,
+    prior: float,
+    same_agency: npt.NDArray[np.bool_] | None = None,
+    weights: EncodedWeights | None = None,
+) -> npt.NDArray[np.float64]:
+    """The match weight (log2 odds) of each pair ``(left[li[j]], right[ri[j]])``: the
+    prior, each field's level weight (``weights``, estimated by
+    :func:`~joinedup.linkage.encoded_weights.estimate_weights`; the defaults without),
+    and the identifiers'."""
+    fitted = weights if weights is not None else default_weights()
+    levels = field_levels(left, right, li, ri)
+    w = prior + level_weights(fitted, levels, li)
+    return w + identifier_weights(left, right, li, ri, same_agency=same_agency)
 
 
 def greedy_one_to_one(
@@ -245,10 +241,19 @@ def encoded_pairs(
         if len(li) == 0:
             return 0
         agency = np.asarray(table["agency"], dtype=object)
+        same_agency = agency[li] == agency[ri]
         # the prior: one match per record among the records of a person, whose number
         # the distinct dates of birth estimate
         people = int(
             con.execute(f"SELECT count(DISTINCT {clk_column('dob')}) FROM {rec}").fetchall()[0][0]
+        )
+        fitted = estimate_weights(
+            records,
+            records,
+            li,
+            ri,
+            same=True,
+            fixed=identifier_weights(records, records, li, ri, same_agency=same_agency),
         )
         weights = match_weights(
             records,
@@ -256,7 +261,8 @@ def encoded_pairs(
             li,
             ri,
             prior=-math.log2(max(people, 2)),
-            same_agency=agency[li] == agency[ri],
+            same_agency=same_agency,
+            weights=fitted,
         )
         least = math.log2(config.review_threshold / (1 - config.review_threshold))
         keep = weights >= least

@@ -96,6 +96,12 @@ def leaned_on(
     con.executemany("INSERT INTO _ju_lb_keys VALUES (?, ?)", keys)
     try:
         prepare_input(con, only="_ju_lb_keys", out="_ju_lb_input")
+        # the blocking rules' column (features.probabilistic_input): scoring one pair
+        # blocks nothing, so each record is its own component
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _ju_lb_input AS SELECT *, unique_id AS id_component "
+            "FROM _ju_lb_input"
+        )
         cur = con.execute("SELECT * FROM _ju_lb_input")
         cols = [d[0] for d in cur.description]
         records = {(r[1], r[2]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}

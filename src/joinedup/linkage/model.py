@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from joinedup.linkage.engine import LinkageEngine
-from joinedup.linkage.features import INPUT_TABLE, PROBABILISTIC_TABLE
+from joinedup.linkage.features import EXACT_TABLE, INPUT_TABLE, PROBABILISTIC_TABLE
 from joinedup.linkage.settings import (
     BLOCKING_RULES,
     DOB_APART_M,
@@ -104,7 +104,6 @@ def train_linker(
 # how often their dates of birth lie a year or more apart, or within a year with two
 # parts differing, is measured on them. At least this many such pairs are needed.
 LABELLED_PAIRS_MIN = 1000
-EXACT_TABLE = "_ju_lk_exact"
 _DOB_APART_SQL = f"""
 SELECT count(*),
   count(*) FILTER (WHERE far AND abs(days_l - days_r) <= 365),

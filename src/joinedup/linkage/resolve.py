@@ -170,7 +170,7 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> No
         "CREATE OR REPLACE TEMP TABLE _ju_lk_weak AS SELECT c.unique_id FROM _ju_lk_core c "
         f"JOIN {INPUT_TABLE} i USING (unique_id) JOIN _ju_lk_node n USING (unique_id) "
         "JOIN (SELECT label, count(*) AS n FROM _ju_lk_core GROUP BY label) s USING (label) "
-        f"WHERE {_thin('i')} AND s.n = 1 AND n.open AND n.node = n.unique_id"
+        f"WHERE ({_thin('i')}) AND s.n = 1 AND n.open AND n.node = n.unique_id"
     )
     # each joins the person of its best-scoring link to a record that is not weak
     con.execute(

@@ -29,6 +29,7 @@ __all__ = [
     "GENERIC_THRESHOLD",
     "PRIOR_RECALL",
     "PRIOR_RULES",
+    "SAME_PERSON_BY_IDENTIFIER",
     "generic_settings",
     "person_settings",
 ]
@@ -120,6 +121,11 @@ BLOCKING_RULES: tuple[tuple[str, str], ...] = (
     ("forename and surname, no date of birth on the left", "l.name_nodob = r.name_key"),
     ("forename and surname, no date of birth on the right", "l.name_key = r.name_nodob"),
 )
+
+# Pairs that trusted identifiers already join (one component of ``_ju_lk_exact``: see
+# ``features._add_identifier_components``) are one person whatever the model says: no
+# blocking rule offers them for scoring.
+SAME_PERSON_BY_IDENTIFIER = "l.id_component <> r.id_component"
 
 # m by expectation maximisation, one session per rule; each session leaves the
 # comparisons of its own blocking columns untouched.
@@ -445,7 +451,7 @@ def person_settings() -> SettingsCreator:
             _twins(),
         ],
         blocking_rules_to_generate_predictions=[
-            {"blocking_rule": sql} for _, sql in BLOCKING_RULES
+            {"blocking_rule": f"{sql} AND {SAME_PERSON_BY_IDENTIFIER}"} for _, sql in BLOCKING_RULES
         ],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,

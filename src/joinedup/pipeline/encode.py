@@ -211,9 +211,14 @@ def _write(
     out.parent.mkdir(parents=True, exist_ok=True)
     target = str(out).replace("'", "''")
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    # a row repeating an earlier one in every column carries that row's encodings, so that
+    # the hub sees the repeat, and quarantines it, as a build in clear does
+    every = ", ".join(_q(c) for c in have if c != "_row")
+    first = f"SELECT _row, min(_row) OVER (PARTITION BY hash({every})) AS _first FROM {_RAW}"
     con.execute(
-        f"COPY (SELECT {select} FROM {_RAW} r LEFT JOIN _ju_enc_rows e USING (_row) "
-        f"ORDER BY r._row) TO '{target}' ({options})"
+        f"COPY (SELECT {select} FROM {_RAW} r JOIN ({first}) f USING (_row) "
+        "LEFT JOIN _ju_enc_rows e ON e._row = CASE WHEN r._row IN (SELECT _row FROM "
+        f"_ju_enc_rows) THEN r._row ELSE f._first END ORDER BY r._row) TO '{target}' ({options})"
     )
     rows = con.execute(f"SELECT count(*) FROM {_RAW} WHERE {src_filters}").fetchall()[0][0]
     return EncodeSummary(

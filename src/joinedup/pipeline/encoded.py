@@ -22,6 +22,7 @@ from joinedup.linkage.encoded import (
     BLOCK_COLUMN,
     CLK_FIELDS,
     RECORD_COLUMN,
+    REQUIRED_CLK_FIELDS,
     SCHEME,
     SCHEME_COLUMN,
     clk_column,
@@ -32,7 +33,8 @@ from joinedup.pipeline.context import BuildContext
 
 __all__ = ["read_encoded"]
 
-_NEEDED = (RECORD_COLUMN, SCHEME_COLUMN, BLOCK_COLUMN, *(clk_column(f.name) for f in CLK_FIELDS))
+# a field added to the scheme later may be missing from a file written before it
+_NEEDED = (RECORD_COLUMN, SCHEME_COLUMN, BLOCK_COLUMN, *map(clk_column, REQUIRED_CLK_FIELDS))
 
 
 def _q(name: str) -> str:

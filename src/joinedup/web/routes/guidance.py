@@ -16,7 +16,6 @@ tier's disclosure control exactly as on their own pages.
 from __future__ import annotations
 
 import functools
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
