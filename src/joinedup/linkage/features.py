@@ -18,10 +18,12 @@ from joinedup.linkage.names import name_features
 
 __all__ = [
     "CROWDED_BLOCK",
+    "EXACT_TABLE",
     "INPUT_COLUMNS",
     "INPUT_TABLE",
     "PROBABILISTIC_TABLE",
     "fingerprint_sql",
+    "identifier_components",
     "prepare_input",
     "probabilistic_input",
 ]
@@ -236,7 +238,9 @@ def prepare_input(
 
 
 def probabilistic_input(con: duckdb.DuckDBPyConnection) -> int:
-    """``_ju_lk_prob``: the input less crowded records; return how many were left out."""
+    """``_ju_lk_prob``: the input less crowded records, with each record's identifier
+    component (:func:`identifier_components`); return how many were left out."""
+    identifier_components(con)
     # the crowded keys are few: find them by grouping, then leave their records out
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {PROBABILISTIC_TABLE} AS "
@@ -244,13 +248,14 @@ def probabilistic_input(con: duckdb.DuckDBPyConnection) -> int:
         f"HAVING count(*) > {CROWDED_BLOCK}), "
         f"sa AS (SELECT surname, dob_str FROM {INPUT_TABLE} GROUP BY ALL "
         f"HAVING count(*) > {CROWDED_BLOCK}) "
-        f"SELECT * FROM {INPUT_TABLE} i WHERE NOT EXISTS (SELECT 1 FROM fa "
+        f"SELECT i.*, c.label AS id_component FROM {INPUT_TABLE} i "
+        f"JOIN {_COMPONENTS} c USING (unique_id) WHERE NOT EXISTS (SELECT 1 FROM fa "
         "WHERE fa.forename IS NOT DISTINCT FROM i.forename "
         "AND fa.dob_str IS NOT DISTINCT FROM i.dob_str) "
         "AND NOT EXISTS (SELECT 1 FROM sa WHERE sa.surname IS NOT DISTINCT FROM i.surname "
         "AND sa.dob_str IS NOT DISTINCT FROM i.dob_str)"
     )
-    _add_identifier_components(con)
+    con.execute(f"DROP TABLE {_COMPONENTS}")
     row = con.execute(
         f"SELECT (SELECT count(*) FROM {INPUT_TABLE}) - (SELECT count(*) FROM "
         f"{PROBABILISTIC_TABLE})"
@@ -260,11 +265,12 @@ def probabilistic_input(con: duckdb.DuckDBPyConnection) -> int:
 
 #: The build's links on trusted identifiers (``linkage.exact.exact_edges_sql``).
 EXACT_TABLE = "_ju_lk_exact"
+_COMPONENTS = "_ju_lk_idc"
 
 
-def _add_identifier_components(con: duckdb.DuckDBPyConnection) -> None:
-    """``id_component`` on the probabilistic input: the smallest ``unique_id`` of the
-    records trusted identifiers join it to (its own without one).
+def identifier_components(con: duckdb.DuckDBPyConnection) -> None:
+    """``_ju_lk_idc(unique_id, label)``: for each record of the input, the smallest
+    ``unique_id`` of the records trusted identifiers join it to (its own without one).
 
     Two records of one component are one person whatever the model says, so the blocking
     rules leave such pairs out (``settings.SAME_PERSON_BY_IDENTIFIER``): at 20,000 people
@@ -278,11 +284,6 @@ def _add_identifier_components(con: duckdb.DuckDBPyConnection) -> None:
     edges = (
         EXACT_TABLE
         if exists
-        else ("(SELECT NULL::BIGINT AS unique_id_l, NULL::BIGINT AS unique_id_r WHERE false)")
+        else "(SELECT NULL::BIGINT AS unique_id_l, NULL::BIGINT AS unique_id_r WHERE false)"
     )
-    connected_components(con, PROBABILISTIC_TABLE, edges, "_ju_lk_idc")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {PROBABILISTIC_TABLE} AS SELECT p.*, "
-        f"c.label AS id_component FROM {PROBABILISTIC_TABLE} p JOIN _ju_lk_idc c USING (unique_id)"
-    )
-    con.execute("DROP TABLE _ju_lk_idc")
+    connected_components(con, INPUT_TABLE, edges, _COMPONENTS)

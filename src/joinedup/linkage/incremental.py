@@ -219,10 +219,12 @@ def blocking_partners_sql(existing: str, new: str) -> str:
     Scoring new records against these alone finds the same pairs, under the same rules,
     as scoring them against everyone: a pair is a candidate only when a rule joins it.
     """
-    from joinedup.linkage.settings import BLOCKING_RULES
+    from joinedup.linkage.settings import BLOCKING_RULES, SAME_PERSON_BY_IDENTIFIER
 
     parts = [
-        f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {sql}" for _, sql in BLOCKING_RULES
+        f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {sql} "
+        f"AND {SAME_PERSON_BY_IDENTIFIER}"
+        for _, sql in BLOCKING_RULES
     ]
     return f"SELECT DISTINCT unique_id FROM ({' UNION ALL '.join(parts)})"
 

@@ -123,7 +123,7 @@ BLOCKING_RULES: tuple[tuple[str, str], ...] = (
 )
 
 # Pairs that trusted identifiers already join (one component of ``_ju_lk_exact``: see
-# ``features._add_identifier_components``) are one person whatever the model says: no
+# ``features.identifier_components``) are one person whatever the model says: no
 # blocking rule offers them for scoring.
 SAME_PERSON_BY_IDENTIFIER = "l.id_component <> r.id_component"
 
