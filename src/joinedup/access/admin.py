@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from joinedup.access.errors import UserError
-from joinedup.access.signin import _failures
+from joinedup.access.signin import UNLOCK_CLIENT
 from joinedup.access.users import User, _require, _revoke_sessions, username_key
 from joinedup.config.model import AuthConfig
 from joinedup.state import State
-from joinedup.state.tables import user_account
+from joinedup.state.tables import login_attempt, user_account
 
 __all__ = ["set_agency", "sign_in_failures"]
 
@@ -54,13 +54,39 @@ def sign_in_failures(
 ) -> dict[str, dict[str, int | bool]]:
     """Per username: failed sign-ins counted by the lockout now (all addresses), and
     whether that many lock the account from addresses it has not signed in from
-    (``locked_elsewhere``) or would lock it at one address (``may_be_locked``)."""
+    (``locked_elsewhere``) or would lock it at one address (``may_be_locked``).
+
+    Counted as ``joinedup.access.signin`` counts them for all addresses (failures since
+    the later of ``auth.lockout_minutes`` ago and the last unlock), for every user in two
+    queries of one read-only transaction (``State.read``)."""
     now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(minutes=auth.lockout_minutes)
+    keys = {user.username: username_key(user.username) for user in users}
+    t = login_attempt
+    with state.read() as s:
+        unlocked = {
+            str(key): at
+            for key, at in s.execute(
+                select(t.c.username, func.max(t.c.at))
+                .where(
+                    t.c.username.in_(list(keys.values())),
+                    t.c.success.is_(True),
+                    t.c.client == UNLOCK_CLIENT,
+                )
+                .group_by(t.c.username)
+            )
+        }
+        failed = s.execute(
+            select(t.c.username, t.c.at).where(
+                t.c.username.in_(list(keys.values())), t.c.success.is_(False), t.c.at > since
+            )
+        ).all()
     out: dict[str, dict[str, int | bool]] = {}
-    for user in users:
-        n = _failures(state, username_key(user.username), since)
-        out[user.username] = {
+    for username, key in keys.items():
+        last = unlocked.get(key)
+        start = max(since, last) if isinstance(last, dt.datetime) else since
+        n = sum(1 for k, at in failed if k == key and at > start)
+        out[username] = {
             "failures": n,
             "may_be_locked": n >= auth.max_failed_logins,
             "locked_elsewhere": n >= auth.account_max_failed_logins,

@@ -73,7 +73,7 @@ def resolve_session(
         return None
     now = now or dt.datetime.now(dt.UTC)
     key = _digest(token)
-    with state.session() as s:
+    with state.read() as s:  # every request: never queued behind the log's writes
         row = s.execute(select(web_session).where(web_session.c.token_hash == key)).first()
     if row is None:
         return None

@@ -17,14 +17,18 @@ from joinedup.access.roles import Permission
 from joinedup.access.users import User, list_users
 from joinedup.config import load_config
 from joinedup.state import State
-from joinedup.views.usage import UsageError, question_purposes, usage_report
+from joinedup.views.release import partnership_config
+from joinedup.views.usage import UsageError, month_bounds, question_purposes, usage_report
 
 __all__ = ["agency_usage", "read_usage"]
 
 
 def agency_usage(state: State, partnership_dir: Path, *, agency: str, month: str) -> dict[str, Any]:
     """The usage report of ``agency``'s data in ``month`` (YYYY-MM), unaudited."""
-    config = load_config(Path(partnership_dir), check_files=False)
+    # partnership.yaml as read once while it is unchanged (views.release)
+    config = partnership_config(Path(partnership_dir)) or load_config(
+        Path(partnership_dir), check_files=False
+    )
     names = {a.id: a.name for a in config.agencies}
     if agency not in names:
         raise UsageError(
@@ -35,8 +39,9 @@ def agency_usage(state: State, partnership_dir: Path, *, agency: str, month: str
         u.username: (", ".join(sorted(str(r.value) for r in u.roles)) or "no role", u.agency)
         for u in list_users(state)
     }
+    start, end = month_bounds(month)  # the month's entries only, not the whole log
     return usage_report(
-        state.audit.entries(agency=agency, newest_first=False),
+        state.audit.entries(agency=agency, newest_first=False, since=start, before=end),
         agency=agency,
         month=month,
         people=people,

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +91,10 @@ def _load(s: Session, where: object) -> User | None:
         return None
     m = row._mapping
     roles = s.execute(select(user_role.c.role).where(user_role.c.user_id == m["id"])).scalars()
+    return _user(m, roles)
+
+
+def _user(m: Any, roles: Iterable[str]) -> User:
     return User(
         id=m["id"],
         username=m["username"],
@@ -104,20 +109,23 @@ def _load(s: Session, where: object) -> User | None:
 
 
 def get_user(state: State, username: str) -> User | None:
-    with state.session() as s:
+    with state.read() as s:
         return _load(s, user_account.c.username == username.strip().lower())
 
 
 def get_user_by_id(state: State, user_id: int) -> User | None:
-    with state.session() as s:
+    with state.read() as s:
         return _load(s, user_account.c.id == user_id)
 
 
 def list_users(state: State) -> list[User]:
-    with state.session() as s:
-        ids = s.execute(select(user_account.c.id).order_by(user_account.c.username)).scalars()
-        users = [_load(s, user_account.c.id == i) for i in list(ids)]
-    return [u for u in users if u is not None]
+    """Every user, by username (two queries, whatever the number of users)."""
+    with state.read() as s:
+        rows = s.execute(select(user_account).order_by(user_account.c.username)).all()
+        roles: dict[int, list[str]] = {}
+        for user_id, role in s.execute(select(user_role.c.user_id, user_role.c.role)):
+            roles.setdefault(user_id, []).append(role)
+    return [_user(r._mapping, roles.get(r._mapping["id"], [])) for r in rows]
 
 
 def _require(state: State, username: str) -> User:

@@ -46,6 +46,7 @@ from collections.abc import Mapping
 import duckdb
 
 from joinedup.insight.groups import NOT_STATED, OTHER
+from joinedup.insight.person_index import fill_person_index
 
 __all__ = [
     "EXPLOITATION_FIELD",
@@ -328,8 +329,8 @@ def derive_person_tables(
     authorities: Mapping[str, str] | None = None,
 ) -> None:
     """Fill person_concern, concern_evidence, child_association, person_agency,
-    person_home, missing_episode and journey_step (``authorities``: the partnership's,
-    code -> name; None: every authority in ``area``).
+    person_home, missing_episode, journey_step, person_record and person_event
+    (``authorities``: the partnership's, code -> name; None: every authority in ``area``).
 
     Leaves the temporary tables of dates of birth and agency types in place for the
     later insight steps (they are dropped when the build's connection closes).
@@ -344,3 +345,4 @@ def derive_person_tables(
     con.execute(f"INSERT INTO person_home {person_home_sql(authorities)}")
     con.execute(f"INSERT INTO missing_episode {missing_episode_sql()}")
     con.execute(f"INSERT INTO journey_step {journey_step_sql()}")
+    fill_person_index(con)  # issue 16: person_record and person_event, in person order

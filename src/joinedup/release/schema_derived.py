@@ -327,6 +327,35 @@ INSIGHT_TABLES: tuple[Table, ...] = (
         ("question_id", "VARCHAR", "Question id."),
         ("unit_id", "VARCHAR", "Person id or event id."),
     ),
+    # issue 16: one person's records and events read fast (the person timeline)
+    table(
+        "person_record",
+        "Each person's records, stored in person order so that one person's are read "
+        "without scanning every record (record_person with the record's agency and date).",
+        ("person_id", "VARCHAR", "Person id."),
+        ("source", "VARCHAR", "Source id."),
+        ("source_record_id", "VARCHAR", "Record id within the source."),
+        ("agency", "VARCHAR", "Agency id of the source."),
+        ("record_date", "DATE", "The record's date, where known."),
+        ("rule", "VARCHAR", "What linked the record to the person (record_person.rule)."),
+        ("match_probability", "DOUBLE", "Probability that the link is right."),
+    ),
+    table(
+        "person_event",
+        "Each person's part in each event, stored in person order so that one person's "
+        "timeline is read without scanning every event (event_person with the event).",
+        ("person_id", "VARCHAR", "Person id."),
+        ("event_id", "VARCHAR", "Event id."),
+        ("source", "VARCHAR", "Source id of the record (and of the event)."),
+        ("source_record_id", "VARCHAR", "The person's record on the event."),
+        ("role", "VARCHAR", "The person's role: subject, victim, person_of_concern, ..."),
+        ("event_date", "DATE", "Date of the event."),
+        ("end_date", "DATE", "End date of the event, where it has one."),
+        ("agency", "VARCHAR", "Agency id that recorded the event."),
+        ("event_type", "VARCHAR", "Event type from the taxonomy."),
+        ("outcome", "VARCHAR", "The event's outcome, where recorded."),
+        ("place_id", "VARCHAR", "Where the event happened, where known."),
+    ),
 )
 
 QUALITY_TABLES: tuple[Table, ...] = (

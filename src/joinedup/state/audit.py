@@ -80,8 +80,11 @@ class AuditLog:
         session: Callable[[], AbstractContextManager[Session]],
         head_file: Path | None,
         key: Callable[[], bytes],
+        *,
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
     ) -> None:
         self._session = session
+        self._read = read or session  # a session that only reads (State.read)
         self._head = HeadFile(head_file)
         self._key_source = key
         self._key: bytes | None = None
@@ -255,10 +258,17 @@ class AuditLog:
         newest_first: bool = True,
         limit: int | None = None,
         offset: int = 0,
+        since: dt.datetime | None = None,
+        before: dt.datetime | None = None,
     ) -> list[AuditEntry]:
-        """Entries, filtered; ``agency`` keeps those touching that agency's data."""
+        """Entries, filtered; ``agency`` keeps those touching that agency's data;
+        ``since`` and ``before`` those written in that time (at or after, before)."""
         t = audit_log
         q = select(t)
+        if since is not None:  # stored as fixed-width UTC text (at_text): compared as text
+            q = q.where(t.c.at >= at_text(since))
+        if before is not None:
+            q = q.where(t.c.at < at_text(before))
         if actor is not None:
             q = q.where(t.c.actor == actor)
         if actions is not None:
@@ -270,7 +280,7 @@ class AuditLog:
         q = q.order_by(t.c.seq.desc() if newest_first else t.c.seq).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self._session() as s:
+        with self._read() as s:
             return [entry_from_row(r._mapping) for r in s.execute(q)]
 
     def count(self) -> int:

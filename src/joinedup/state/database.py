@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.errors import JoinedupError
 from joinedup.state.audit import AuditLog
 from joinedup.state.decisions import LinkDecisions
-from joinedup.state.engine import STATE_DIR, make_engine, state_url
+from joinedup.state.engine import READ_ONLY, STATE_DIR, make_engine, state_url
 from joinedup.state.keys import audit_key
 from joinedup.state.migrate import current_revision, migrate_to_head
 from joinedup.state.purposes import SessionPurposes
@@ -41,11 +42,23 @@ class State:
         self.partnership_dir = Path(partnership_dir)
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self.link_decisions = LinkDecisions(self.session)
+        self._readers = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        # SQLite: every transaction begins IMMEDIATE (holds the write lock), so this
+        # process's threads take their turn at a lock of ours: they wake as soon as it is
+        # free, where SQLite's busy handler makes a waiting thread sleep and retry (up to
+        # 100 ms a time), which under load left requests queueing for seconds (issue 16).
+        # Reentrant: a session opened inside another on the same thread waits as before.
+        self._turn = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self.link_decisions = LinkDecisions(self.session, read=self.read)
         self.session_purposes = SessionPurposes(self.session)
         folder = self.partnership_dir
         self.audit = AuditLog(
-            self.session, folder / STATE_DIR / HEAD_FILE, key=lambda: audit_key(folder)
+            self.session,
+            folder / STATE_DIR / HEAD_FILE,
+            key=lambda: audit_key(folder),
+            read=self.read,
         )
 
     @property
@@ -56,7 +69,15 @@ class State:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on leaving, rolled back on an error."""
-        with self._sessions() as s, s.begin():
+        with self._turn or nullcontext(), self._sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads (a write in it fails on SQLite): on SQLite it
+        neither waits for nor holds the write lock, so the many reads of a busy server
+        (who is signed in, their roles, decisions, the log) never queue behind writes."""
+        with self._readers() as s, s.begin():
             yield s
 
     def close(self) -> None:

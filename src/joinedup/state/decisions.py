@@ -52,8 +52,14 @@ def _key(value: object, name: str) -> RecordKey:
 class LinkDecisions:
     """Review decisions; reached as ``State.link_decisions``."""
 
-    def __init__(self, session: Callable[[], AbstractContextManager[Session]]) -> None:
+    def __init__(
+        self,
+        session: Callable[[], AbstractContextManager[Session]],
+        *,
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
+    ) -> None:
         self._session = session
+        self._read = read or session  # a session that only reads (State.read)
 
     def record(
         self,
@@ -119,7 +125,7 @@ class LinkDecisions:
         return [self._row(r) for r in self._rows(query)]
 
     def _rows(self, query: object) -> list[object]:
-        with self._session() as s:
+        with self._read() as s:
             return list(s.execute(query).all())  # type: ignore[call-overload]
 
     @staticmethod

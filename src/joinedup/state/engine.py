@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from joinedup.errors import ConfigError
 
-__all__ = ["STATE_DIR", "STATE_FILE", "make_engine", "state_url"]
+__all__ = ["READ_ONLY", "STATE_DIR", "STATE_FILE", "make_engine", "state_url"]
 
 STATE_DIR = "state"
 STATE_FILE = "joinedup.sqlite"
@@ -75,7 +75,17 @@ def _sqlite_pragmas(dbapi_con: sqlite3.Connection, _record: object) -> None:
     cur.close()
 
 
+#: Execution option of the sessions ``State.read`` gives: read only (issue 16).
+READ_ONLY = "joinedup_read_only"
+
+
 def _sqlite_begin(con: Any) -> None:
+    if con.get_execution_options().get(READ_ONLY):
+        # A reader: in WAL mode it reads while a writer writes, so it neither takes nor
+        # waits for the write lock; SQLite refuses any write it attempts.
+        con.exec_driver_sql("PRAGMA query_only=ON")
+        con.exec_driver_sql("BEGIN")
+        return
     # BEGIN IMMEDIATE: a writer takes the lock when its transaction starts, so the
     # read-then-append of the audit chain cannot interleave with another process's.
     con.exec_driver_sql("BEGIN IMMEDIATE")

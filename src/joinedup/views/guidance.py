@@ -219,6 +219,7 @@ def community_briefing(
     """The community briefing: what to look for, the pathway, and the figures that are
     meaningful at the community tier (questions whose tiers include it), each as its own
     page protects it at that tier."""
+    given = config  # None: the figures below are remembered per release (views.memo)
     config = config if config is not None else partnership_config(partnership_dir)
     figures = []
     left_out = []
@@ -229,7 +230,7 @@ def community_briefing(
                 question_id,
                 by=by,
                 tier=Tier.COMMUNITY,
-                config=config,
+                config=given,
                 open_release=open_release,
             )
         except QuestionRefused as exc:  # its sources may not be shown at this tier: said so
@@ -240,7 +241,7 @@ def community_briefing(
         figures.append(data)
     # issue 20, item 2: where children and young people say they feel unsafe, by ward
     voice = current_participation(
-        partnership_dir, Tier.COMMUNITY, config=config, open_release=open_release
+        partnership_dir, Tier.COMMUNITY, config=given, open_release=open_release
     )
     return {
         "tier": Tier.COMMUNITY.value,

@@ -216,6 +216,7 @@ def maturity_view(
     summary. The data leads' evidence and notes are shown at the strategic and
     operational tiers only."""
     tier = Tier(tier)
+    given = config  # None: the measured quality is remembered per release (views.memo)
     config = config if config is not None else partnership_config(partnership_dir)
     if config is None:
         raise JoinedupError(f"{partnership_dir} has no partnership.yaml to read agencies from.")
@@ -223,7 +224,7 @@ def maturity_view(
     note = None
     try:
         quality: dict[str, Any] | None = current_quality(
-            partnership_dir, tier, open_release=open_release, config=config
+            partnership_dir, tier, open_release=open_release, config=given
         )
     except JoinedupError as exc:
         quality, note = None, f"Measured quality is not shown: {exc}"
@@ -282,11 +283,13 @@ def framework_view(
     from joinedup.views.questions import current_questions
 
     tier = Tier(tier)
+    given = config
     config = config if config is not None else partnership_config(partnership_dir)
     fw = config.framework if config is not None else None
     listing: dict[str, Any] | None
     try:
-        listing = current_questions(partnership_dir, tier, config=config, open_release=open_release)
+        # without a config of the caller's, current_questions is remembered per release
+        listing = current_questions(partnership_dir, tier, config=given, open_release=open_release)
     except JoinedupError:
         listing = None
     known = {q["id"]: q for q in (listing or {}).get("questions", [])}

@@ -1,7 +1,8 @@
 """The review queue of record pairs in the linkage review band (``/linkage/review``).
 
-:func:`current_review_queue` reads ``link_pair``: the pairs in the review band not yet
-decided, a page at a time, filtered and sorted (issue 16) by
+:func:`current_review_queue` reads ``link_pair`` (as remembered per release by
+:mod:`joinedup.views.review_band`): the pairs in the review band not yet decided, a page
+at a time, filtered and sorted (issue 16) by
 
 - **score band**: the review band (``linkage.review_threshold`` up to
   ``linkage.match_threshold``) in three equal parts of match probability, ``high``,
@@ -32,14 +33,11 @@ from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure import Relation, Tier, policy_for, protect_cells
 from joinedup.errors import ReleaseError
 from joinedup.views.linkage import open_linkage, view_base
-from joinedup.views.release import ReleaseLike
+from joinedup.views.release import ReleaseLike, release_facts
+from joinedup.views.review_band import BAND_VIEW, DECIDED_VIEW, WEAKEST_VIEW, review_pairs
 from joinedup.views.review_keys import (
-    _NOT_DECIDED,
-    _PAIR_COLUMNS,
-    _WEAKEST_SQL,
     PairNotFound,
     RecordKey,
-    _decided_table,
     _key_secret,
     _key_sql,
     _pair_rows,
@@ -66,6 +64,7 @@ __all__ = [
     "_key_secret",
     "_key_sql",
     "agreement_reviewers",
+    "current_review_keys",
     "current_review_pair",
     "current_review_queue",
     "declared_review_purpose",
@@ -101,9 +100,14 @@ _FLAG_LABELS = {
     "two_pnc_ids": "A person with two PNC ids",
     "reviewed_non_match_joined": "A person holding records decided as not a match",
 }
-_FLAGGED = (
-    "SELECT rp.source, rp.source_record_id, f.flag FROM record_person rp "
-    "JOIN person_flag f USING (person_id)"
+#: Not decided in the app state (decisions are kept with the records in canonical order,
+#: as the band's ``ckey`` holds them).
+_UNDECIDED = f"p.ckey NOT IN (SELECT ckey FROM {DECIDED_VIEW})"
+#: What the queue shows of a pair (the band holds the sources' agencies and datasets).
+_COLUMNS = (
+    "p.pair_key, p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r, "
+    "p.match_weight, p.match_probability, p.blocking_rule, p.status, p.decision, "
+    "p.agency_l, p.dataset_l, p.agency_r, p.dataset_r"
 )
 
 
@@ -150,50 +154,40 @@ def _filter_sql(f: QueueFilter, edges: tuple[float, float]) -> tuple[str, list[A
         parts.append("least(p.source_l, p.source_r) = ? AND greatest(p.source_l, p.source_r) = ?")
         params += sorted(f.sources)
     if f.flag is not None:
-        cond = "" if f.flag == "any" else " AND x.flag = ?"
-        parts.append(
-            f"(EXISTS (SELECT 1 FROM ({_FLAGGED}) x WHERE x.source = p.source_l "
-            f"AND x.source_record_id = p.source_record_id_l{cond}) OR EXISTS (SELECT 1 FROM "
-            f"({_FLAGGED}) x WHERE x.source = p.source_r AND x.source_record_id = "
-            f"p.source_record_id_r{cond}))"
-        )
-        params += [] if f.flag == "any" else [f.flag, f.flag]
+        # a person either record is in is flagged (with that flag)
+        parts.append("len(p.flags) > 0" if f.flag == "any" else "list_contains(p.flags, ?)")
+        params += [] if f.flag == "any" else [f.flag]
     return (" AND ".join(parts) or "true"), params
 
 
 def _options(
     con: duckdb.DuckDBPyConnection, where: str, edges: tuple[float, float]
-) -> dict[str, dict[Any, int]]:
-    """How many waiting pairs each choice of each filter holds (raw counts)."""
-    bands = {
-        code: int(
-            con.execute(
-                f"SELECT count(*) FROM link_pair p WHERE {where} AND {_band_sql(code, edges)}"
-            ).fetchall()[0][0]
-        )
-        for code, _ in BANDS
-    }
+) -> tuple[int, dict[str, dict[Any, int]]]:
+    """How many pairs are waiting, and how many each choice of each filter holds (raw
+    counts)."""
+    got = con.execute(
+        "SELECT count(*), "
+        + ", ".join(f"count(*) FILTER ({_band_sql(c, edges)})" for c, _ in BANDS)
+        + f" FROM {BAND_VIEW} p WHERE {where}"
+    ).fetchall()[0]
+    bands = {code: int(n) for (code, _), n in zip(BANDS, got[1:], strict=True)}
     sources = {
         (str(a), str(b)): int(n)
         for a, b, n in con.execute(
             "SELECT least(p.source_l, p.source_r), greatest(p.source_l, p.source_r), count(*) "
-            f"FROM link_pair p WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+            f"FROM {BAND_VIEW} p WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
     }
-    waiting = f"SELECT row_number() OVER () AS i, * FROM link_pair p WHERE {where}"
+    # each pair's flags are distinct: a pair counts once for each flag, once for "any"
     flags = {
         str(flag): int(n)
         for flag, n in con.execute(
-            f"WITH w AS ({waiting}), x AS ({_FLAGGED}), hits AS ("
-            "SELECT w.i, x.flag FROM w JOIN x ON x.source = w.source_l "
-            "AND x.source_record_id = w.source_record_id_l UNION "
-            "SELECT w.i, x.flag FROM w JOIN x ON x.source = w.source_r "
-            "AND x.source_record_id = w.source_record_id_r) "
-            "SELECT flag, count(DISTINCT i) FROM hits GROUP BY 1 "
-            "UNION ALL SELECT 'any', count(DISTINCT i) FROM hits ORDER BY 1"
+            f"SELECT flag, count(*) FROM (SELECT unnest(p.flags) AS flag FROM {BAND_VIEW} p "
+            f"WHERE {where}) GROUP BY 1 UNION ALL SELECT 'any', count(*) FROM {BAND_VIEW} p "
+            f"WHERE {where} AND len(p.flags) > 0 ORDER BY 1"
         ).fetchall()
     }
-    return {"bands": bands, "sources": sources, "flags": flags}
+    return int(got[0]), {"bands": bands, "sources": sources, "flags": flags}
 
 
 def _protected_options(
@@ -235,6 +229,81 @@ def _protected_options(
     }
 
 
+def _unreadable(handle: ReleaseLike, exc: Exception) -> ReleaseError:
+    return ReleaseError(
+        f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may be from "
+        "an older version of joinedup. Run `joinedup build DIR` to rebuild it."
+    )
+
+
+def _queue_rows(
+    pc: duckdb.DuckDBPyConnection,
+    scoped: str,
+    f: QueueFilter,
+    edges: tuple[float, float],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[int, dict[str, dict[Any, int]], int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(pairs waiting, the filters' raw counts, pairs the filters leave, the page's pairs,
+    the weakest links) from :func:`joinedup.views.review_band.review_pairs`'s ``pc``."""
+    where = f"p.status = 'review' AND {_UNDECIDED} AND {scoped}"
+    total, raw = _options(pc, where, edges)
+    narrowed, params = _filter_sql(f, edges)
+    chosen = f"{where} AND {narrowed}"
+    waiting = total
+    if narrowed != "true":
+        got = pc.execute(f"SELECT count(*) FROM {BAND_VIEW} p WHERE {chosen}", params)
+        waiting = int(got.fetchall()[0][0])
+    order = f"{_ORDER.get(f.sort, _ORDER['likely'])}, {_TIES}"
+    cur = pc.execute(
+        f"SELECT {_COLUMNS} FROM {BAND_VIEW} p WHERE {chosen} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    pairs = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
+    cur = pc.execute(
+        f"SELECT {_COLUMNS} FROM {WEAKEST_VIEW} p "
+        "ORDER BY p.match_probability, p.match_weight, p.pair_key"
+    )
+    weakest = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
+    return total, raw, waiting, pairs, weakest
+
+
+def current_review_keys(
+    partnership_dir: Path,
+    tier: Tier,
+    *,
+    decided: Iterable[tuple[RecordKey, RecordKey]] = (),
+    limit: int = 2,
+    offset: int = 0,
+    open_release: Callable[[Path], ReleaseLike] | None = None,
+    config: PartnershipConfig | None = None,
+    filters: QueueFilter | None = None,
+) -> list[str]:
+    """The pair keys of :func:`current_review_queue`'s pairs from ``offset`` (at most
+    ``limit``), without the rest of the page: for going on to the next pair."""
+    tier = Tier(tier)
+    f = filters or QueueFilter()
+    con, handle, config, scope = open_linkage(partnership_dir, tier, open_release, config)
+    secret = _key_secret(partnership_dir, config)
+    try:
+        rid = str(release_facts(con)["release_id"] or handle.release_id)
+        with review_pairs(con, handle, secret=secret, rid=rid, scope=scope, decided=decided) as pc:
+            narrowed, params = _filter_sql(f, _edges(config))
+            order = f"{_ORDER.get(f.sort, _ORDER['likely'])}, {_TIES}"
+            rows = pc.execute(
+                f"SELECT p.pair_key FROM {BAND_VIEW} p WHERE p.status = 'review' AND "
+                f"{_UNDECIDED} AND {_scope_sql(scope)} AND {narrowed} ORDER BY {order} "
+                "LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+    except duckdb.Error as exc:
+        raise _unreadable(handle, exc) from exc
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]
+
+
 def current_review_queue(
     partnership_dir: Path,
     tier: Tier,
@@ -265,52 +334,23 @@ def current_review_queue(
     try:
         out = view_base(con, tier, policy, scope)
         rid = out["release"]["release_id"] or handle.release_id
-        _decided_table(con, decided)
-        where = f"p.status = 'review' AND {_NOT_DECIDED} AND {_scope_sql(scope)}"
-        total = int(con.execute(f"SELECT count(*) FROM link_pair p WHERE {where}").fetchall()[0][0])
-        raw = _options(con, where, edges)
-        narrowed, params = _filter_sql(f, edges)
-        chosen = f"{where} AND {narrowed}"
-        waiting = (
-            total
-            if narrowed == "true"
-            else int(
-                con.execute(f"SELECT count(*) FROM link_pair p WHERE {chosen}", params).fetchall()[
-                    0
-                ][0]
-            )
-        )
-        order = f"{_ORDER.get(f.sort, _ORDER['likely'])}, {_TIES}"
-        # The page's pairs are chosen first (ties by record keys) and keys computed for
-        # them alone: the band can hold tens of thousands of pairs.
-        cur = con.execute(
-            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} FROM ("
-            f"SELECT * FROM link_pair p WHERE {chosen} ORDER BY {order} "
-            "LIMIT ? OFFSET ?) p LEFT JOIN source sl ON sl.source = p.source_l "
-            f"LEFT JOIN source sr ON sr.source = p.source_r ORDER BY {order}",
-            [rid, *params, limit, offset],
-        )
-        pairs = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
-        cur = con.execute(
-            f"SELECT {_key_sql(secret)} AS pair_key, {_PAIR_COLUMNS} "
-            f"FROM ({_WEAKEST_SQL.format(scope=_scope_sql(scope))}) p "
-            "LEFT JOIN source sl ON sl.source = p.source_l "
-            "LEFT JOIN source sr ON sr.source = p.source_r "
-            "ORDER BY p.match_probability, p.match_weight, pair_key",
-            [rid],
-        )
-        weakest = [_public_pair(r, r["pair_key"]) for r in _pair_rows(cur)]
-        con.unregister("_ju_decided_arrow")
     except duckdb.Error as exc:
-        raise ReleaseError(
-            f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "
-            "be from an older version of joinedup. Run `joinedup build DIR` to rebuild it."
-        ) from exc
+        con.close()
+        raise _unreadable(handle, exc) from exc
+    try:
+        # the pairs the pages show, read once per release (joinedup.views.review_band)
+        with review_pairs(con, handle, secret=secret, rid=rid, scope=scope, decided=decided) as pc:
+            total, raw, waiting, pairs, weakest = _queue_rows(
+                pc, _scope_sql(scope), f, edges, limit=limit, offset=offset
+            )
+    except duckdb.Error as exc:
+        raise _unreadable(handle, exc) from exc
     finally:
         con.close()
     # Numbers of pairs waiting are counts of record pairs: protected like people.
     shown_total, options = _protected_options(raw, total, policy, names)
-    shown = shown_total if narrowed == "true" else protect_cells({"w": waiting}, [], policy)["w"]
+    narrowed = _filter_sql(f, edges)[0] != "true"
+    shown = protect_cells({"w": waiting}, [], policy)["w"] if narrowed else shown_total
     for i, pair in enumerate(pairs):
         pair["position"] = str(offset + i)  # a place in the queue, not a count
     e1, e2 = edges

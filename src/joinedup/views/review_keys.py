@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from joinedup.config.model import PartnershipConfig
 from joinedup.disclosure import SourceScope
@@ -63,33 +61,10 @@ def _key_sql(secret: str) -> str:
     return f"substr(sha256({k} || sha256({k} || {msg})), 1, 32)"
 
 
-def _decided_table(
-    con: duckdb.DuckDBPyConnection, decided: Iterable[tuple[RecordKey, RecordKey]]
-) -> None:
-    pairs = list(decided)
-    con.register(
-        "_ju_decided_arrow",
-        pa.table(
-            {
-                "ls": pa.array([a[0] for a, _ in pairs], pa.string()),
-                "lr": pa.array([a[1] for a, _ in pairs], pa.string()),
-                "rs": pa.array([b[0] for _, b in pairs], pa.string()),
-                "rr": pa.array([b[1] for _, b in pairs], pa.string()),
-            }
-        ),
-    )
-
-
+#: The pair's records are in canonical order (as the app state keeps decisions).
 _CANON = (
     "(p.source_l < p.source_r OR (p.source_l = p.source_r "
     "AND p.source_record_id_l <= p.source_record_id_r))"
-)
-_NOT_DECIDED = (
-    "NOT EXISTS (SELECT 1 FROM _ju_decided_arrow d WHERE "
-    f"(CASE WHEN {_CANON} THEN d.ls = p.source_l AND d.lr = p.source_record_id_l "
-    "AND d.rs = p.source_r AND d.rr = p.source_record_id_r "
-    "ELSE d.ls = p.source_r AND d.lr = p.source_record_id_r "
-    "AND d.rs = p.source_l AND d.rr = p.source_record_id_l END))"
 )
 
 
@@ -105,22 +80,12 @@ def _pair_rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-_PAIR_COLUMNS = (
-    "p.source_l, p.source_record_id_l, p.source_r, p.source_record_id_r, p.match_weight, "
-    "p.match_probability, p.blocking_rule, p.status, p.decision, "
-    "sl.agency AS agency_l, sl.dataset AS dataset_l, sr.agency AS agency_r, "
-    "sr.dataset AS dataset_r"
-)
 #: The ten weakest links not yet decided (chosen before any key is computed; ties broken
 #: by record keys so the choice is repeatable), for spot checks.
 _WEAKEST_SQL = (
     "SELECT * FROM link_pair p WHERE p.status = 'linked' AND p.decision IS NULL AND {scope} "
     "ORDER BY p.match_probability, p.match_weight, p.source_l, p.source_record_id_l, "
     "p.source_r, p.source_record_id_r LIMIT 10"
-)
-_PAIR_FROM = (
-    "FROM link_pair p LEFT JOIN source sl ON sl.source = p.source_l "
-    "LEFT JOIN source sr ON sr.source = p.source_r"
 )
 
 

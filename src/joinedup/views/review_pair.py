@@ -13,7 +13,6 @@ agreements of both records declare for review (``review_purpose``), if they do;
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,18 +21,15 @@ from typing import Any
 import duckdb
 
 from joinedup.config.model import PartnershipConfig
-from joinedup.disclosure import SourceScope, Tier, policy_for
+from joinedup.disclosure import Tier, policy_for
 from joinedup.errors import ReleaseError
 from joinedup.views.linkage import open_linkage, view_base
 from joinedup.views.release import ReleaseLike
+from joinedup.views.review_band import BAND_VIEW, WEAKEST_VIEW, review_pairs
 from joinedup.views.review_keys import (
-    _PAIR_COLUMNS,
-    _PAIR_FROM,
-    _WEAKEST_SQL,
     PairNotFound,
     RecordKey,
     _key_secret,
-    _key_sql,
     _pair_rows,
     _public_pair,
     _scope_sql,
@@ -51,54 +47,6 @@ __all__ = [
 
 _IDENTITY = ("forename", "surname", "preferred_name", "dob", "sex", "postcode", "postcode_district")
 _IDS = ("nhs_number", "upn", "pnc_id")
-
-
-#: Pair key -> record keys of the pairs that can be opened, per release file (see
-#: :func:`_pair_index`); a few releases at most.
-_PAIR_INDEX: dict[tuple[Any, ...], dict[str, tuple[str, str, str, str]]] = {}
-_PAIR_INDEX_LOCK = threading.Lock()
-
-
-def _pair_index(
-    con: duckdb.DuckDBPyConnection,
-    handle: ReleaseLike,
-    secret: str,
-    scope: SourceScope,
-    rid: str,
-) -> dict[str, tuple[str, str, str, str]]:
-    """The pairs that can be opened, by key: those in the review band, those scored there
-    but kept apart, and the weakest links (the ones the pages link to). Keys are computed
-    for those alone, not for every linked pair (millions in a large partnership), and
-    remembered per release file, which never changes once published."""
-    db = getattr(handle, "db_path", None)
-    cache_key: tuple[Any, ...] | None = None
-    if db is not None:
-        try:
-            st = Path(db).stat()
-            cache_key = (str(db), st.st_mtime_ns, st.st_size, secret, scope.excluded_ids, rid)
-        except OSError:
-            cache_key = None
-    if cache_key is not None:
-        with _PAIR_INDEX_LOCK:
-            if cache_key in _PAIR_INDEX:
-                return _PAIR_INDEX[cache_key]
-    scoped = _scope_sql(scope)
-    candidates = (
-        f"SELECT * FROM link_pair p WHERE p.status IN ('review', 'not_linked') AND {scoped} "
-        f"UNION ALL SELECT * FROM ({_WEAKEST_SQL.format(scope=scoped)})"
-    )
-    rows = con.execute(
-        f"SELECT {_key_sql(secret)}, p.source_l, p.source_record_id_l, p.source_r, "
-        f"p.source_record_id_r FROM ({candidates}) p",
-        [rid],
-    ).fetchall()
-    index = {str(r[0]): (str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows}
-    if cache_key is not None:
-        with _PAIR_INDEX_LOCK:
-            while len(_PAIR_INDEX) >= 4:
-                _PAIR_INDEX.pop(next(iter(_PAIR_INDEX)))
-            _PAIR_INDEX[cache_key] = index
-    return index
 
 
 @dataclass(frozen=True)
@@ -332,18 +280,17 @@ def current_review_pair(
         out = view_base(con, tier, policy, scope)
         rid = out["release"]["release_id"] or handle.release_id
         # Pairs that can be opened: those in the review band, those scored there but kept
-        # apart, and the weakest links (the ones the pages link to). Keys are computed
-        # for those alone, not for every linked pair (millions in a large partnership).
-        index = _pair_index(con, handle, secret, scope, rid)
-        keys = index.get(pair_key)
-        found: list[dict[str, Any]] = []
-        if keys is not None:
-            cur = con.execute(
-                f"SELECT ? AS pair_key, {_PAIR_COLUMNS} {_PAIR_FROM} WHERE p.source_l = ? "
-                "AND p.source_record_id_l = ? AND p.source_r = ? AND p.source_record_id_r = ?",
-                [pair_key, *keys],
+        # apart, and the weakest links (the ones the pages link to), read once per
+        # release with their keys (joinedup.views.review_band), not every linked pair.
+        with review_pairs(con, handle, secret=secret, rid=rid, scope=scope) as pc:
+            found = _pair_rows(
+                pc.execute(
+                    f"SELECT * EXCLUDE (ckey) FROM {BAND_VIEW} p WHERE p.pair_key = ? "
+                    f"AND {_scope_sql(scope)} UNION ALL "
+                    f"SELECT * FROM {WEAKEST_VIEW} p WHERE p.pair_key = ? LIMIT 1",
+                    [pair_key, pair_key],
+                )
             )
-            found = _pair_rows(cur)
         if not found:
             raise PairNotFound(
                 "There is no such pair in the current release: pair keys change with each "
@@ -354,13 +301,7 @@ def current_review_pair(
         left: RecordKey = (row["source_l"], row["source_record_id_l"])
         right: RecordKey = (row["source_r"], row["source_record_id_r"])
         comparisons, lf, rf = _comparisons(con, left, right)
-        persons = {}
-        for key in (left, right):
-            got = con.execute(
-                "SELECT person_id FROM record_person WHERE source = ? AND source_record_id = ?",
-                list(key),
-            ).fetchall()
-            persons[key] = got[0][0] if got else None
+        persons = {left: row["person_l"], right: row["person_r"]}
     except duckdb.Error as exc:
         raise ReleaseError(
             f"Release {handle.release_id} cannot be read ({type(exc).__name__}): it may "

@@ -100,6 +100,72 @@ WHERE rp.person_id = $person AND r.agency = $agency ORDER BY r.source, r.source_
 """
 
 
+# The same from person_event and person_record (issue 16): stored in person order, so one
+# person's rows are read without scanning every event and record. Releases built before
+# those tables use the queries above.
+_EVENTS_BY_PERSON_SQL = """
+SELECT pe.event_id, pe.event_date, pe.end_date, pe.source, pe.agency, pe.event_type, pe.outcome,
+       string_agg(DISTINCT pe.role, ';' ORDER BY pe.role) AS roles,
+       (SELECT string_agg(DISTINCT x.exploitation_type, ';' ORDER BY x.exploitation_type)
+        FROM event_exploitation AS x WHERE x.event_id = pe.event_id) AS exploitation,
+       pl.place_type, pl.small_area, pl.ward, pl.authority
+FROM person_event AS pe
+LEFT JOIN place AS pl ON pl.place_id = pe.place_id
+WHERE pe.person_id = $person
+GROUP BY ALL
+ORDER BY pe.event_date NULLS LAST, pe.source, pe.event_type, pe.event_id
+"""
+
+_AGENCIES_BY_PERSON_SQL = """
+SELECT agency, count(*) AS records, min(record_date) AS first_date,
+       max(record_date) AS last_date, count(*) FILTER (WHERE record_date IS NULL),
+       count(*) FILTER (WHERE rule = 'probabilistic'), min(match_probability)
+FROM person_record WHERE person_id = $person
+GROUP BY agency ORDER BY min(record_date) NULLS LAST, agency
+"""
+
+_OWN_BY_PERSON_SQL = """
+SELECT source, source_record_id FROM person_record
+WHERE person_id = $person AND agency = $agency ORDER BY source, source_record_id
+"""
+
+
+def _by_person(
+    con: duckdb.DuckDBPyConnection, fast: str, slow: str, params: dict[str, Any]
+) -> list[Any]:
+    """``fast`` (over person_event or person_record), or ``slow`` on an older release."""
+    try:
+        return con.execute(fast, params).fetchall()
+    except duckdb.CatalogException:
+        return con.execute(slow, params).fetchall()
+
+
+def _own(
+    con: duckdb.DuckDBPyConnection, person: dict[str, Any], agency: str
+) -> list[tuple[Any, Any, Any]]:
+    """The viewer agency's records of the person with the agency's own person id: found
+    in person order, then their local ids looked up for those records alone."""
+    params = {**person, "agency": agency}
+    try:
+        keys = con.execute(_OWN_BY_PERSON_SQL, params).fetchall()
+    except duckdb.CatalogException:
+        return con.execute(_OWN_SQL, params).fetchall()
+    if not keys:
+        return []
+    sources = sorted({str(s) for s, _ in keys})
+    ids = sorted({str(r) for _, r in keys})
+    local = {
+        (s, r): lid
+        for s, r, lid in con.execute(
+            "SELECT source, source_record_id, local_id FROM identity WHERE "
+            f"source IN ({', '.join('?' * len(sources))}) AND "
+            f"source_record_id IN ({', '.join('?' * len(ids))})",
+            [*sources, *ids],
+        ).fetchall()
+    }
+    return [(s, r, local.get((s, r))) for s, r in keys]
+
+
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -188,8 +254,8 @@ def person_timeline(
             return None
         datasets = _names(con, "source", "source", "dataset")
         areas = _names(con, "area", "area_code", "area_name")
-        events = con.execute(_EVENTS_SQL, p).fetchall()
-        agencies = con.execute(_AGENCIES_SQL, p).fetchall()
+        events = _by_person(con, _EVENTS_BY_PERSON_SQL, _EVENTS_SQL, p)
+        agencies = _by_person(con, _AGENCIES_BY_PERSON_SQL, _AGENCIES_SQL, p)
         concern_first = {str(a): d for a, d in _optional(con, _CONCERN_SQL, p)}
         flags = _optional(
             con, "SELECT flag, detail FROM person_flag WHERE person_id = $person ORDER BY 1", p
@@ -205,11 +271,7 @@ def person_timeline(
             notes = person_notes(con, person_id)  # issue 20: their notes, scrubbed
         except duckdb.CatalogException:
             notes = []
-        own = (
-            con.execute(_OWN_SQL, {**p, "agency": viewer_agency}).fetchall()
-            if viewer_agency
-            else []
-        )
+        own = _own(con, p, viewer_agency) if viewer_agency else []
         release_id = handle.release_id
     age, age_band, sex, home, first_seen, last_seen = person
 

@@ -29,7 +29,6 @@ from joinedup.access import (
     Role,
     User,
     UserError,
-    auth_config,
     create_user,
     disable_user,
     enable_user,
@@ -41,7 +40,8 @@ from joinedup.access import (
     unlock_user,
 )
 from joinedup.access.admin import set_agency, sign_in_failures
-from joinedup.config import load_config
+from joinedup.config import PartnershipConfig, load_config
+from joinedup.views.release import partnership_config
 from joinedup.web.deps import CsrfChecked, Require, SettingsDep, StateDep
 from joinedup.web.errors import error_response, wants_json
 from joinedup.web.templating import templates
@@ -60,9 +60,15 @@ ROLE_LABELS = {
 }
 
 
+def _config(settings: SettingsDep) -> PartnershipConfig:
+    """partnership.yaml, read once while it is unchanged (parsing it takes a tenth of a
+    second); its own error when there is none."""
+    cfg = partnership_config(settings.partnership_dir)
+    return cfg if cfg is not None else load_config(settings.partnership_dir, check_files=False)
+
+
 def _agencies(settings: SettingsDep) -> dict[str, str]:
-    cfg = load_config(settings.partnership_dir, check_files=False)
-    return {a.id: a.name for a in cfg.agencies}
+    return {a.id: a.name for a in _config(settings).agencies}
 
 
 def _user_row(u: User, agencies: dict[str, str], failures: dict[str, Any]) -> dict[str, Any]:
@@ -83,10 +89,11 @@ def _user_row(u: User, agencies: dict[str, str], failures: dict[str, Any]) -> di
     }
 
 
-def _users_data(settings: SettingsDep, state: StateDep) -> dict[str, Any]:
+def _users_data(request: Request, settings: SettingsDep, state: StateDep) -> dict[str, Any]:
     agencies = _agencies(settings)
     users = list_users(state)
-    failures = sign_in_failures(state, users, auth_config(settings.partnership_dir))
+    # the sign-in settings the lockout itself uses (read once by the app)
+    failures = sign_in_failures(state, users, request.app.state.governance.auth)
     return {
         "users": [_user_row(u, agencies, failures) for u in users],
         "agencies": [{"id": k, "name": v} for k, v in agencies.items()],
@@ -105,7 +112,7 @@ def _page(
     new_password: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    data = _users_data(settings, state)
+    data = _users_data(request, settings, state)
     data["chosen"] = next((u for u in data["users"] if u["username"] == chosen), None)
     if wants_json(request) or request.url.path.endswith(".json"):
         body = {**data, "error": error, "done": done}
@@ -295,7 +302,7 @@ def agencies_page(
     request: Request, settings: SettingsDep, state: StateDep, admin: Admin
 ) -> Response:
     """The partnership's agencies: their users by role, and their sources."""
-    cfg = load_config(settings.partnership_dir, check_files=False)
+    cfg = _config(settings)
     users = list_users(state)
     rows = []
     for a in cfg.agencies:

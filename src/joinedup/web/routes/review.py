@@ -45,6 +45,7 @@ from joinedup.views.review import (
     QueueFilter,
     ReviewPairView,
     agreement_reviewers,
+    current_review_keys,
     current_review_pair,
     current_review_queue,
     reviewer_roles,
@@ -291,11 +292,16 @@ def _next_key(
     settings: Any, state: Any, tier: Tier, f: QueueFilter, position: int, skip: str
 ) -> str | None:
     """The key of the pair at ``position`` of the filtered queue, passing over ``skip``."""
-    for offset in (position, position + 1):
-        got = _queue(settings, state, tier, f, limit=1, offset=max(0, offset))["pairs"]
-        if got and got[0]["key"] != skip:
-            return str(got[0]["key"])
-    return None
+    keys = current_review_keys(
+        settings.partnership_dir,
+        tier,
+        decided=_decided(state),
+        limit=2,
+        offset=max(0, position),
+        open_release=settings.open_release,
+        filters=f,
+    )
+    return next((k for k in keys if k != skip), None)
 
 
 def _pair_response(
