@@ -41,7 +41,8 @@ def agency_usage(state: State, partnership_dir: Path, *, agency: str, month: str
     }
     start, end = month_bounds(month)  # the month's entries only, not the whole log
     return usage_report(
-        state.audit.entries(agency=agency, newest_first=False, since=start, before=end),
+        (),
+        counted=state.audit.grouped(agency=agency, since=start, before=end),
         agency=agency,
         month=month,
         people=people,

@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from joinedup.state.audit_entry import (
@@ -282,6 +282,37 @@ class AuditLog:
             q = q.limit(limit)
         with self._read() as s:
             return [entry_from_row(r._mapping) for r in s.execute(q)]
+
+    def grouped(
+        self, *, agency: str, since: dt.datetime, before: dt.datetime
+    ) -> list[tuple[AuditEntry, int]]:
+        """Entries touching ``agency``'s data written in ``[since, before)``, alike ones
+        (same actor, action, target, purpose, detail and agencies) counted together: each
+        with how many there were, the first's time and number. For reports that count
+        uses (``joinedup.views.usage``) without reading a busy month entry by entry."""
+        t = audit_log
+        q = (
+            select(
+                func.min(t.c.seq).label("seq"),
+                func.min(t.c.at).label("at"),
+                t.c.actor,
+                t.c.action,
+                t.c.target,
+                t.c.purpose,
+                t.c.detail,
+                t.c.agencies,
+                func.count().label("n"),
+            )
+            .where(t.c.at >= at_text(since), t.c.at < at_text(before))
+            .where(t.c.agencies.like(f"%,{agency},%"))
+            .group_by(t.c.actor, t.c.action, t.c.target, t.c.purpose, t.c.detail, t.c.agencies)
+            .order_by(func.min(t.c.seq))
+        )
+        with self._read() as s:
+            return [
+                (entry_from_row({**r._mapping, "prev_hash": "", "hash": ""}), int(r.n))
+                for r in s.execute(q)
+            ]
 
     def count(self) -> int:
         with self._session() as s:

@@ -13,7 +13,10 @@ every view before showing any of it.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,50 @@ def _baseline(partnership_dir: Path, release_id: str | None, current: str) -> An
         return None
 
 
+# Suggestions are worked out from releases, which never change once built: remembered
+# per (release file, baseline release file, since, as_of), the most recent first to go.
+# The routes audit every view; remembering the rules' results skips none.
+_AGENDA: OrderedDict[tuple[Any, ...], list[Suggestion]] = OrderedDict()
+_AGENDA_LOCK = threading.Lock()
+_AGENDA_CAPACITY = 32
+
+
+def _file_key(handle: ReleaseLike | None) -> tuple[Any, ...] | None:
+    if handle is None:
+        return None
+    path = Path(getattr(handle, "db_path", ""))  # noqa: B009 (not in ReleaseLike)
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _agenda_key(
+    handle: ReleaseLike, base: ReleaseLike | None, since: dt.date, as_of: dt.date
+) -> tuple[Any, ...]:
+    return (_file_key(handle), _file_key(base), since, as_of)
+
+
+def _remembered(key: tuple[Any, ...]) -> list[Suggestion] | None:
+    if key[0] is None or key[0][1] is None:
+        return None
+    with _AGENDA_LOCK:
+        if key in _AGENDA:
+            _AGENDA.move_to_end(key)
+            return copy.deepcopy(_AGENDA[key])
+    return None
+
+
+def _remember(key: tuple[Any, ...], found: list[Suggestion]) -> None:
+    if key[0] is None or key[0][1] is None:
+        return
+    with _AGENDA_LOCK:
+        _AGENDA[key] = copy.deepcopy(found)
+        while len(_AGENDA) > _AGENDA_CAPACITY:
+            _AGENDA.popitem(last=False)
+
+
 def suggested_agenda(
     partnership_dir: Path,
     *,
@@ -108,14 +155,16 @@ def suggested_agenda(
     names = agency_names(partnership_dir)
     with operational_release(partnership_dir, open_release=open_release_fn) as (handle, con, _):
         base = _baseline(partnership_dir, baseline_release, handle.release_id)
-        base_con = base.connect() if base is not None else None
-        try:
-            found: list[Suggestion] = suggest_agenda(
-                con, since=since, as_of=as_of, baseline=base_con
-            )
-        finally:
-            if base_con is not None:
-                base_con.close()
+        key = _agenda_key(handle, base, since, as_of)
+        found = _remembered(key)
+        if found is None:
+            base_con = base.connect() if base is not None else None
+            try:
+                found = suggest_agenda(con, since=since, as_of=as_of, baseline=base_con)
+            finally:
+                if base_con is not None:
+                    base_con.close()
+            _remember(key, found)
         release_id = handle.release_id
     return {
         "tier": Tier.OPERATIONAL.value,
@@ -152,8 +201,27 @@ _PLACE_LABEL = (
 _LABELS = "(SELECT DISTINCT place_id, label FROM place_hotspot WHERE time_window = 'all') h"
 
 
+def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    found = con.execute(
+        "SELECT count(DISTINCT table_name) FROM duckdb_tables() WHERE table_name IN "
+        f"({', '.join('?' for _ in names)})",
+        list(names),
+    ).fetchall()[0][0]
+    return int(found) == len(names)
+
+
 def _person_sections(con: duckdb.DuckDBPyConnection, person_id: str, tier: str) -> dict[str, Any]:
     p = {"person": person_id}
+    # the person-ordered tables (insight.person_index) where the release has them
+    indexed = _has_tables(con, "person_record", "person_event")
+    records = "person_record" if indexed else "record_person"
+    events = (
+        "SELECT DISTINCT event_id FROM person_event WHERE person_id = $person"
+        if indexed
+        else "SELECT DISTINCT ep.event_id FROM event_person ep JOIN record_person rp "
+        "ON rp.source = ep.source AND rp.source_record_id = ep.source_record_id "
+        "WHERE rp.person_id = $person"
+    )
     networks = [
         {
             "network_id": str(n),
@@ -175,7 +243,7 @@ def _person_sections(con: duckdb.DuckDBPyConnection, person_id: str, tier: str) 
         for g, n, t, r in _rows(
             con,
             "SELECT DISTINCT g.group_id, coalesce(g.name, g.group_id), g.group_type, gm.role "
-            "FROM group_member gm JOIN groups g USING (group_id) JOIN record_person rp "
+            f"FROM group_member gm JOIN groups g USING (group_id) JOIN {records} rp "
             "ON rp.source = gm.source AND rp.source_record_id = gm.source_record_id "
             "WHERE rp.person_id = $person ORDER BY 2",
             p,
@@ -186,11 +254,9 @@ def _person_sections(con: duckdb.DuckDBPyConnection, person_id: str, tier: str) 
         for i, lbl, n, a, b in _rows(
             con,
             f"SELECT e.place_id, {_PLACE_LABEL}, count(DISTINCT e.event_id), min(e.event_date), "
-            "max(e.event_date) FROM event e JOIN event_person ep USING (event_id) "
-            "JOIN record_person rp ON rp.source = ep.source "
-            "AND rp.source_record_id = ep.source_record_id "
+            f"max(e.event_date) FROM ({events}) pe JOIN event e USING (event_id) "
             f"JOIN place pl ON pl.place_id = e.place_id LEFT JOIN {_LABELS} "
-            "ON h.place_id = e.place_id WHERE rp.person_id = $person GROUP BY 1, 2 ORDER BY 4",
+            "ON h.place_id = e.place_id GROUP BY 1, 2 ORDER BY 4",
             p,
         )
     ]

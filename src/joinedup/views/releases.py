@@ -275,12 +275,14 @@ def compare_releases(
     cannot be read.
     """
     tier = Tier(tier)
+    # None: each release's overview and questions are remembered per release (views.memo)
+    given = config
     config = config if config is not None else partnership_config(partnership_dir)
     policy = _policy(tier, config)
     opener = open_handle or open_release
     ha, hb = opener(partnership_dir, a), opener(partnership_dir, b)
-    oa = _overview(partnership_dir, ha, tier, config)
-    ob = _overview(partnership_dir, hb, tier, config)
+    oa = _overview(partnership_dir, ha, tier, given)
+    ob = _overview(partnership_dir, hb, tier, given)
     out: dict[str, Any] = {
         "tier": tier.value,
         "disclosure": _disclosure(partnership_dir, policy),
@@ -333,8 +335,8 @@ def compare_releases(
             "total": {"a": oa["concerns"]["total"], "b": ob["concerns"]["total"]},
         }
 
-    qa = _questions(partnership_dir, ha, tier, config)
-    qb = _questions(partnership_dir, hb, tier, config)
+    qa = _questions(partnership_dir, ha, tier, given)
+    qb = _questions(partnership_dir, hb, tier, given)
     if qa is None or qb is None:
         out["questions"] = None
     else:

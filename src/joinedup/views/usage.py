@@ -15,6 +15,7 @@ audited (its figures are disclosure-controlled); exporting it is.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -110,14 +111,17 @@ def usage_report(
     people: Mapping[str, tuple[str, str]],
     purposes: Mapping[str, str],
     agency_name: Callable[[str], str] = str,
+    counted: Iterable[tuple[AuditEntry, int]] = (),
 ) -> dict[str, Any]:
     """The usage of ``agency``'s data in ``month`` from ``entries`` (the audit log's,
-    any order): ``people`` gives each username's (roles, agency); ``purposes`` each
-    question's purpose (:func:`question_purposes`)."""
+    any order) and ``counted`` (alike entries with how many there were,
+    ``AuditLog.grouped``): ``people`` gives each username's (roles, agency); ``purposes``
+    each question's purpose (:func:`question_purposes`)."""
     start, end = month_bounds(month)
     rows: Counter[tuple[str, str, str, str, str]] = Counter()
     typed: Counter[str] = Counter()
-    for e in entries:
+    weighted = itertools.chain(((e, 1) for e in entries), counted)
+    for e, times in weighted:
         if agency not in e.agencies or not start <= e.at < end:
             continue
         found = _classify(e, purposes)
@@ -130,9 +134,9 @@ def usage_report(
             roles, home = people.get(e.actor, ("unknown", ""))
             role, where = roles, agency_name(home) if home else "unknown"
         label = purpose_label(purpose) if purpose else "Not declared"
-        rows[(kind, what, label, role, where)] += 1
+        rows[(kind, what, label, role, where)] += times
         if e.action == "reidentify" and e.purpose:
-            typed[e.purpose] += 1
+            typed[e.purpose] += times
     table = [
         {"kind": k, "what": w, "purpose": p, "role": r, "agency": a, "uses": n}
         for (k, w, p, r, a), n in sorted(rows.items())

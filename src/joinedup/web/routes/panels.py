@@ -9,6 +9,7 @@ pack is audited first, with the meeting as purpose. Responses are ``no-store``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -272,13 +273,21 @@ def pack(
     return _respond(request, "meeting_pack.html", data, error=None)
 
 
+@functools.lru_cache(maxsize=8)
+def _pack_pdf(html: str, footer: str) -> bytes:
+    """A pack's PDF, printed once a process for each text (printing takes a second or
+    more): the same text, for the same viewer on the same day, gives the same PDF. Every
+    download is audited by ``_pack`` before this is reached."""
+    from joinedup.present.pdf import html_to_pdf_bytes
+
+    return html_to_pdf_bytes(html, footer=footer)
+
+
 @router.get("/meetings/{meeting_id}/pack.pdf", name="meeting_pack_pdf")
 def pack_pdf(
     request: Request, meeting_id: MeetingId, state: StateDep, settings: SettingsDep, user: PanelUser
 ) -> Response:
     """The pack as an accessible (tagged) PDF marked OFFICIAL-SENSITIVE; audited."""
-    from joinedup.present.pdf import html_to_pdf_bytes
-
     data = _pack(state, settings, user, meeting_id, "pdf")
     html = templates.get_template("print/meeting_pack.html").render(data=data)
     footer = (
@@ -286,7 +295,7 @@ def pack_pdf(
         f'{MARKING} · Page <span class="pageNumber"></span> of '
         '<span class="totalPages"></span></div>'
     )
-    body = html_to_pdf_bytes(html, footer=footer)
+    body = _pack_pdf(html, footer)
     name = f"meeting-{data['meeting']['id']}-pack.pdf"
     return Response(
         body,

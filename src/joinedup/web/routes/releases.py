@@ -507,10 +507,10 @@ def compare_page(
     if a is None or b is None:
         data = {"tier": tier.value, "comparison": None, "releases": list(reversed(ids))}
     else:
-        cfg = _config(settings)
+        # no configuration object: each release's figures are remembered (views.memo)
         data = {
             "tier": tier.value,
-            "comparison": compare_releases(settings.partnership_dir, a, b, tier, config=cfg),
+            "comparison": compare_releases(settings.partnership_dir, a, b, tier),
             "releases": list(reversed(ids)),
         }
     data["chosen"] = {"a": a, "b": b}
