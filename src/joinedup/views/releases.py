@@ -27,13 +27,16 @@ counts of person id changes by their count keys (:mod:`joinedup.views.cellkey`).
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from joinedup.config import PartnershipConfig
+from joinedup.config import CONFIG_FILE, PartnershipConfig
 from joinedup.disclosure.policy import SUPPRESSED, DisclosurePolicy, policy_for
 from joinedup.disclosure.sharing import SourceScope, scope_release, source_scope
 from joinedup.disclosure.suppression import protect_cells
@@ -163,6 +166,19 @@ def _release_facts(
     return out
 
 
+_FACTS: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_FACTS_LOCK = threading.Lock()
+_FACTS_CAPACITY = 256
+
+
+def _stat_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
 def release_listing(
     partnership_dir: Path,
     tier: Tier,
@@ -173,14 +189,27 @@ def release_listing(
     """The partnership's published releases, newest first (at most ``limit``), with
     their facts protected for ``tier``; ``current`` is the current release's id."""
     tier = Tier(tier)
+    given = config
     config = config if config is not None else partnership_config(partnership_dir)
     policy = _policy(tier, config)
     scope = source_scope(config, tier)
     current = current_release_id(partnership_dir)
     found = list(reversed(list_releases(partnership_dir)))[:limit]
     releases = []
+    settings_key = _stat_key(Path(partnership_dir) / CONFIG_FILE)
     for handle in found:
-        facts = _release_facts(handle, policy, tier, scope)
+        # a release never changes: its facts at a tier are remembered while
+        # partnership.yaml (policy, agreements) is unchanged; not for a caller's own config
+        key = (_stat_key(Path(handle.db_path)), settings_key, tier.value)
+        cached = _FACTS.get(key) if given is None and None not in key else None
+        if cached is None:
+            cached = _release_facts(handle, policy, tier, scope)
+            if given is None and None not in key:
+                with _FACTS_LOCK:
+                    _FACTS[key] = cached
+                    while len(_FACTS) > _FACTS_CAPACITY:
+                        _FACTS.popitem(last=False)
+        facts = copy.deepcopy(cached)
         facts["current"] = handle.release_id == current
         releases.append(facts)
     return {

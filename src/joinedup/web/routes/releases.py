@@ -33,6 +33,7 @@ from joinedup.release import list_releases
 from joinedup.release.drafts import list_drafts
 from joinedup.state import State
 from joinedup.views import compare_releases, release_listing
+from joinedup.views.release import partnership_config
 from joinedup.views.releases import default_pair
 from joinedup.web.builds import BuildRunner, BuildStatus
 from joinedup.web.deps import (
@@ -85,7 +86,10 @@ def _max_bytes(request: Request) -> int:
 
 
 def _config(settings: SettingsDep) -> PartnershipConfig:
-    return load_config(settings.partnership_dir, check_files=False)
+    # partnership.yaml as read once while it is unchanged (views.release)
+    return partnership_config(settings.partnership_dir) or load_config(
+        settings.partnership_dir, check_files=False
+    )
 
 
 def may_upload(user: User, sf: SourceFile) -> bool:
@@ -122,7 +126,8 @@ def _releases_data(
     settings: SettingsDep, tier: Any, user: User, runner: BuildRunner
 ) -> dict[str, Any]:
     cfg = _config(settings)
-    listing = release_listing(settings.partnership_dir, tier, config=cfg)
+    # no configuration object: each release's facts are remembered (views.releases)
+    listing = release_listing(settings.partnership_dir, tier)
     sfs = source_files(settings.partnership_dir, cfg)
     previous, current = default_pair(settings.partnership_dir)
     return {
