@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -63,6 +63,9 @@ __all__ = [
     "PanelRecord",
     "Panels",
 ]
+
+
+R = TypeVar("R")
 
 
 class Panels:
@@ -390,33 +393,24 @@ class Panels:
         return None if row is None else action_record(row)
 
     def decisions(self, item_ids: Iterable[int]) -> dict[int, list[DecisionRecord]]:
-        ids = list(item_ids)
-        out: dict[int, list[DecisionRecord]] = {i: [] for i in ids}
-        if not ids:
-            return out
-        q = (
-            select(panel_decision)
-            .where(panel_decision.c.item_id.in_(ids))
-            .order_by(panel_decision.c.decided_at, panel_decision.c.id)
-        )
-        with self._session() as s:
-            for r in s.execute(q):
-                out[int(r.item_id)].append(decision_record(r))
-        return out
+        return self._by_item(item_ids, panel_decision, decision_record, panel_decision.c.decided_at)
 
     def actions(self, item_ids: Iterable[int]) -> dict[int, list[ActionRecord]]:
+        return self._by_item(item_ids, panel_action, action_record, panel_action.c.due_on)
+
+    def _by_item(
+        self, item_ids: Iterable[int], table: Any, record: Callable[[Any], R], order: Any
+    ) -> dict[int, list[R]]:
+        """Rows of ``table`` for each of ``item_ids`` (each id present, maybe with none),
+        in ``order`` then by id."""
         ids = list(item_ids)
-        out: dict[int, list[ActionRecord]] = {i: [] for i in ids}
+        out: dict[int, list[R]] = {i: [] for i in ids}
         if not ids:
             return out
-        q = (
-            select(panel_action)
-            .where(panel_action.c.item_id.in_(ids))
-            .order_by(panel_action.c.due_on, panel_action.c.id)
-        )
+        q = select(table).where(table.c.item_id.in_(ids)).order_by(order, table.c.id)
         with self._session() as s:
             for r in s.execute(q):
-                out[int(r.item_id)].append(action_record(r))
+                out[int(r.item_id)].append(record(r))
         return out
 
     def earlier_items(self, meeting: MeetingRecord) -> list[tuple[MeetingRecord, AgendaItemRecord]]:

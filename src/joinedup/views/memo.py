@@ -27,7 +27,7 @@ from joinedup.config import CONFIG_FILE
 from joinedup.errors import JoinedupError
 from joinedup.release import open_current
 
-__all__ = ["clear_memo", "per_release"]
+__all__ = ["clear_memo", "file_key", "per_release"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +54,13 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
+
+
+def file_key(path: Path) -> tuple[str, int, int] | None:
+    """A file as a cache key: its resolved path, modification time and size (None when
+    it cannot be read). A release's database never changes once built."""
+    found = _stat(path)
+    return None if found is None else (str(path.resolve()), *found)
 
 
 def clear_memo() -> None:

@@ -27,6 +27,7 @@ from joinedup.disclosure.tiers import Tier
 from joinedup.insight.agenda import AGENDA_RULES, Suggestion, suggest_agenda
 from joinedup.release import list_releases, open_release
 from joinedup.taxonomy import load_taxonomy
+from joinedup.views.memo import file_key
 from joinedup.views.release import ReleaseLike, operational_release, partnership_config
 from joinedup.views.timeline import person_timeline
 
@@ -108,12 +109,7 @@ _AGENDA_CAPACITY = 32
 def _file_key(handle: ReleaseLike | None) -> tuple[Any, ...] | None:
     if handle is None:
         return None
-    path = Path(getattr(handle, "db_path", ""))  # noqa: B009 (not in ReleaseLike)
-    try:
-        st = path.stat()
-    except OSError:
-        return (str(path), None)
-    return (str(path), st.st_mtime_ns, st.st_size)
+    return file_key(Path(getattr(handle, "db_path", ""))) or ("unreadable", None)  # noqa: B009
 
 
 def _agenda_key(

@@ -51,6 +51,7 @@ from joinedup.views.cellkey import (
     perturb_cell,
     protect_counts,
 )
+from joinedup.views.memo import file_key
 from joinedup.views.overview import current_overview
 from joinedup.views.questions import current_questions
 from joinedup.views.records import NOT_RECORDS, RecordCells, record_cells, share_of
@@ -171,14 +172,6 @@ _FACTS_LOCK = threading.Lock()
 _FACTS_CAPACITY = 256
 
 
-def _stat_key(path: Path) -> tuple[str, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
-
-
 def release_listing(
     partnership_dir: Path,
     tier: Tier,
@@ -196,11 +189,11 @@ def release_listing(
     current = current_release_id(partnership_dir)
     found = list(reversed(list_releases(partnership_dir)))[:limit]
     releases = []
-    settings_key = _stat_key(Path(partnership_dir) / CONFIG_FILE)
+    settings_key = file_key(Path(partnership_dir) / CONFIG_FILE)
     for handle in found:
         # a release never changes: its facts at a tier are remembered while
         # partnership.yaml (policy, agreements) is unchanged; not for a caller's own config
-        key = (_stat_key(Path(handle.db_path)), settings_key, tier.value)
+        key = (file_key(Path(handle.db_path)), settings_key, tier.value)
         cached = _FACTS.get(key) if given is None and None not in key else None
         if cached is None:
             cached = _release_facts(handle, policy, tier, scope)

@@ -163,19 +163,9 @@ def indicator_page(
     to a type of exploitation, with rates, 95% intervals, each area compared with the
     partnership, and the change since the last release."""
     asked = pq.period_asked(start, end, period)
-    try:
-        data = current_indicator(
-            settings.partnership_dir,
-            question_id,
-            kind=kind or None,
-            area=area,
-            series=over,
-            tier=tier,
-            open_release=settings.open_release,
-            **asked,
-        )
-    except QuestionError as exc:
-        return _indicator_error(request, exc)
+    data = _indicator(request, settings, tier, question_id, kind, area, over, asked)
+    if isinstance(data, Response):
+        return data
     tier_q = _tier_param(request)
     when = pq.when_query(asked)
     chosen = _query(type=kind, area=area, over=over, tier=tier_q)
@@ -206,6 +196,32 @@ def indicator_page(
     return templates.TemplateResponse(request, "indicator.html", context)
 
 
+def _indicator(
+    request: Request,
+    settings: Any,
+    tier: Any,
+    question_id: str,
+    kind: str | None,
+    area: str,
+    over: str,
+    asked: dict[str, Any],
+) -> dict[str, Any] | Response:
+    """The indicator as the page and its CSV show it, or the error page."""
+    try:
+        return current_indicator(
+            settings.partnership_dir,
+            question_id,
+            kind=kind or None,
+            area=area,
+            series=over,
+            tier=tier,
+            open_release=settings.open_release,
+            **asked,
+        )
+    except QuestionError as exc:
+        return _indicator_error(request, exc)
+
+
 @router.get("/indicators/{question_id}.csv", response_class=Response, name="indicator_csv")
 def indicator_csv(
     request: Request,
@@ -224,19 +240,9 @@ def indicator_csv(
     """Exactly the indicator's table as shown, as CSV (suppressed counts are "c"); needs
     the export permission and is recorded in the audit log."""
     asked = pq.period_asked(start, end, period)
-    try:
-        data = current_indicator(
-            settings.partnership_dir,
-            question_id,
-            kind=kind or None,
-            area=area,
-            series=over,
-            tier=tier,
-            open_release=settings.open_release,
-            **asked,
-        )
-    except QuestionError as exc:
-        return _indicator_error(request, exc)
+    data = _indicator(request, settings, tier, question_id, kind, area, over, asked)
+    if isinstance(data, Response):
+        return data
     state.audit.append(
         actor=user.username,
         action="export",
