@@ -107,7 +107,7 @@ def age_sql(dob: str, on: str) -> str:
 def dob_sql() -> str:
     """Each person's most often recorded date of birth (kept in a temporary table)."""
     return (
-        "SELECT rp.person_id, mode(i.dob) AS dob FROM record_person rp "
+        "SELECT rp.person_id, mode(i.dob ORDER BY i.dob) AS dob FROM record_person rp "
         "JOIN identity i USING (source, source_record_id) WHERE i.dob IS NOT NULL GROUP BY 1"
     )
 

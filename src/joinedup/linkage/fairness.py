@@ -104,9 +104,9 @@ def _groups_sql(people: str) -> str:
       FROM {people} p JOIN identity i USING (source, source_record_id)
     ), m AS (
       SELECT person_id,
-        mode(ethnicity) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
-        mode(sex) FILTER (WHERE sex IN ('F', 'M')) AS sex,
-        mode(dob) FILTER (WHERE dob IS NOT NULL) AS dob
+        mode(ethnicity ORDER BY ethnicity) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
+        mode(sex ORDER BY sex) FILTER (WHERE sex IN ('F', 'M')) AS sex,
+        mode(dob ORDER BY dob) FILTER (WHERE dob IS NOT NULL) AS dob
       FROM x GROUP BY person_id
     )
     SELECT x.source, x.source_record_id, x.person_id,

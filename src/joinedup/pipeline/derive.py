@@ -9,7 +9,13 @@ from __future__ import annotations
 from joinedup.pipeline.context import BuildContext
 from joinedup.pipeline.places import apply_gazetteer
 
-__all__ = ["AGE_BANDS", "age_band_sql", "derive_tables"]
+__all__ = [
+    "AGE_BANDS",
+    "age_band_sql",
+    "derive_tables",
+    "person_attributes_sql",
+    "place_attributes_sql",
+]
 
 AGE_BANDS: tuple[tuple[int, int, str], ...] = (
     (0, 9, "0-9"),
@@ -32,6 +38,47 @@ def age_band_sql(age: str) -> str:
     return f"(CASE {arms} WHEN {age} >= 25 THEN '25+' END)"
 
 
+def _most_often(column: str) -> str:
+    """The value of ``column`` recorded most often, and among values recorded equally
+    often the first in sort order. ``mode`` alone breaks ties by the order rows arrive
+    in, which changes with DuckDB's threads from one build to the next: two builds of the
+    same extracts published different place types and so different figures."""
+    return f"mode({column} ORDER BY {column})"
+
+
+def place_attributes_sql() -> str:
+    """One row per recorded place id (``_ju_places``): its name and postcode, and its type
+    (a type recorded beats "unknown"), each the same in every build of the same data."""
+    return (
+        f"SELECT place_id, {_most_often('name')} AS name, "
+        f"coalesce({_most_often('place_type')} FILTER (WHERE place_type <> 'unknown'), "
+        "min(place_type)) AS place_type, "
+        "min(postcode) AS postcode FROM _ju_places GROUP BY place_id"
+    )
+
+
+def person_attributes_sql() -> str:
+    """One row per person (``_ju_rp``: each record's identity with its person, agency and
+    date): the most often recorded sex, ethnicity and date of birth, the latest home
+    postcode, and what the records span; ties broken the same way in every build."""
+    latest = "coalesce(record_date, DATE '1900-01-01')"
+    return (
+        "SELECT person_id, "
+        f"coalesce({_most_often('sex')} FILTER (WHERE sex <> 'U'), 'U') AS sex, "
+        f"coalesce({_most_often('ethnicity')} FILTER (WHERE ethnicity NOT IN ('REFU', 'NOBT')), "
+        f"{_most_often('ethnicity')}) AS ethnicity, "
+        f"{_most_often('dob')} AS dob, "
+        f"arg_max(postcode, ({latest}, postcode)) "
+        "FILTER (WHERE postcode IS NOT NULL) AS home_postcode, "
+        f"arg_max(postcode_district, ({latest}, postcode_district)) "
+        "FILTER (WHERE postcode_district IS NOT NULL) AS home_district, "
+        "min(record_date) AS first_seen, max(record_date) AS last_seen, "
+        "count(*) AS n_records, count(DISTINCT agency) AS n_agencies, "
+        "string_agg(DISTINCT agency, ';' ORDER BY agency) AS agencies "
+        "FROM _ju_rp GROUP BY person_id"
+    )
+
+
 def _age_sql(dob: str, ref: str) -> str:
     return (
         f"(year({ref}) - year({dob}) - CASE WHEN strftime({ref}, '%m%d') < strftime({dob}, '%m%d') "
@@ -50,8 +97,7 @@ def derive_tables(ctx: BuildContext) -> None:
         "INSERT INTO place SELECT p.place_id, p.name, p.place_type, p.postcode, "
         "ju_postcode_sector(p.postcode), ju_postcode_district(p.postcode), l.small_area, l.ward, "
         "l.authority, l.lat, l.lon FROM ("
-        "SELECT place_id, any_value(name) AS name, mode(place_type) AS place_type, "
-        "any_value(postcode) AS postcode FROM _ju_places GROUP BY place_id) p "
+        f"{place_attributes_sql()}) p "
         "LEFT JOIN postcode_lookup l ON l.postcode = p.postcode"
     )
     con.execute(
@@ -75,19 +121,7 @@ def derive_tables(ctx: BuildContext) -> None:
         f"{age}, {age_band_sql(age)}, p.home_district, l.small_area, l.ward, "
         "coalesce(l.authority, d.authority), p.first_seen, p.last_seen, p.n_records, "
         "p.n_agencies, p.agencies FROM ("
-        "SELECT person_id, "
-        "coalesce(mode(sex) FILTER (WHERE sex <> 'U'), 'U') AS sex, "
-        "coalesce(mode(ethnicity) FILTER (WHERE ethnicity NOT IN ('REFU', 'NOBT')), "
-        "mode(ethnicity)) AS ethnicity, "
-        "mode(dob) AS dob, "
-        "arg_max(postcode, coalesce(record_date, DATE '1900-01-01')) "
-        "FILTER (WHERE postcode IS NOT NULL) AS home_postcode, "
-        "arg_max(postcode_district, coalesce(record_date, DATE '1900-01-01')) "
-        "FILTER (WHERE postcode_district IS NOT NULL) AS home_district, "
-        "min(record_date) AS first_seen, max(record_date) AS last_seen, "
-        "count(*) AS n_records, count(DISTINCT agency) AS n_agencies, "
-        "string_agg(DISTINCT agency, ';' ORDER BY agency) AS agencies "
-        "FROM _ju_rp GROUP BY person_id) p "
+        f"{person_attributes_sql()}) p "
         "LEFT JOIN _ju_ethnicity e ON e.code = p.ethnicity "
         "LEFT JOIN postcode_lookup l ON l.postcode = p.home_postcode "
         "LEFT JOIN _ju_district d ON d.d = p.home_district"

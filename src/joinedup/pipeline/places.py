@@ -141,7 +141,7 @@ def apply_gazetteer(con: duckdb.DuckDBPyConnection) -> int:
         "CREATE OR REPLACE TEMP TABLE _ju_place_gz AS "
         "SELECT DISTINCT p.place_id, 'GZ:' || g.id AS gz_id, g.name, g.place_type "
         "FROM _ju_places p JOIN (SELECT name_key, postcode, any_value(id) AS id, "
-        "any_value(name) AS name, any_value(place_type) AS place_type "
+        "min(name) AS name, min(place_type) AS place_type "
         f"FROM {GAZETTEER} GROUP BY name_key, postcode HAVING count(DISTINCT id) = 1) g "
         f"ON g.postcode = p.postcode AND g.name_key = {place_name_key_sql('p.name')}"
     )
