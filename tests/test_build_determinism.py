@@ -6,6 +6,7 @@ once with no type was a takeaway in one build and "unknown" in the next)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 import random
 
 import duckdb
@@ -23,7 +24,10 @@ def _con() -> duckdb.DuckDBPyConnection:
 
 
 def _table(
-    con: duckdb.DuckDBPyConnection, name: str, columns: list[str], rows: list[tuple[object, ...]]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: list[str],
+    rows: Sequence[tuple[object, ...]],
 ) -> None:
     """A temporary table of ``rows`` in their order."""
     con.register("_rows", pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in rows]))
