@@ -6,8 +6,8 @@ once with no type was a takeaway in one build and "unknown" in the next)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 import random
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
