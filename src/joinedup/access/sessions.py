@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
-from joinedup.access.users import User, get_user_by_id
+from joinedup.access.users import User, get_user_by_id, load_user_by_id
 from joinedup.config.model import AuthConfig
 from joinedup.state import State
 from joinedup.state.tables import web_session
@@ -75,12 +75,12 @@ def resolve_session(
     key = _digest(token)
     with state.read() as s:  # every request: never queued behind the log's writes
         row = s.execute(select(web_session).where(web_session.c.token_hash == key)).first()
-    if row is None:
-        return None
-    m = row._mapping
-    if m["revoked_at"] is not None:
-        return None
-    user = get_user_by_id(state, m["user_id"])
+        if row is None:
+            return None
+        m = row._mapping
+        if m["revoked_at"] is not None:
+            return None
+        user = load_user_by_id(s, m["user_id"])  # the same read, one connection
     idle = now - m["last_seen_at"] > dt.timedelta(minutes=auth.session_idle_minutes)
     absolute = now - m["created_at"] > dt.timedelta(hours=auth.session_absolute_hours)
     if user is None or user.disabled or idle or absolute:

@@ -7,7 +7,8 @@ database file (path, modification time and size), ``partnership.yaml``'s modific
 time and size (the disclosure policy and sharing agreements live there) and the
 arguments; a call with an argument that is not a plain value (a configuration object, a
 function other than the release opener) is not remembered. Errors are never remembered.
-Each caller gets its own deep copy, so a page that adds to the dict changes nothing
+Each caller gets its own copy (unpickled from the bytes kept, several times faster
+than a deep copy of the dicts and lists), so a page that adds to the dict changes nothing
 here. Audit entries are written by the routes, per view, so remembering figures never
 skips one.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -63,6 +65,26 @@ def file_key(path: Path) -> tuple[str, int, int] | None:
     return None if found is None else (str(path.resolve()), *found)
 
 
+class _Pickled(bytes):
+    """A remembered result kept as its pickle."""
+
+
+def _keep(result: Any) -> Any:
+    """What is remembered of ``result``: its pickle, else (a value that cannot be
+    pickled) a deep copy."""
+    try:
+        return _Pickled(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(result)
+
+
+def _copy(kept: Any) -> Any:
+    """A caller's own copy of a remembered result."""
+    if isinstance(kept, _Pickled):
+        return pickle.loads(kept)  # noqa: S301 (our own bytes, made in this process)
+    return copy.deepcopy(kept)
+
+
 def clear_memo() -> None:
     """Forget every remembered result."""
     with _LOCK:
@@ -102,12 +124,14 @@ def per_release(fn: Callable[P, R]) -> Callable[P, R]:
             tuple(sorted(rest.items())),
         )
         with _LOCK:
-            if key in _CACHE:
+            kept = _CACHE.get(key)
+            if kept is not None:
                 _CACHE.move_to_end(key)
-                return copy.deepcopy(_CACHE[key])  # type: ignore[no-any-return]
+        if kept is not None:
+            return _copy(kept)  # type: ignore[no-any-return]
         result = fn(*args, **kwargs)
         with _LOCK:
-            _CACHE[key] = copy.deepcopy(result)
+            _CACHE[key] = _keep(result)
             while len(_CACHE) > CAPACITY:
                 _CACHE.popitem(last=False)
         return result

@@ -3,9 +3,15 @@ counts (``joinedup.present.format``)."""
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -20,7 +26,7 @@ from joinedup.present.format import (
     release_name,
 )
 
-__all__ = ["NAVIGATION", "navigation", "templates"]
+__all__ = ["NAVIGATION", "cached_body", "navigation", "templates"]
 
 #: The service navigation: (path, label, permissions any one of which shows the item; an
 #: empty tuple shows it to everyone signed in). Pages still check permissions themselves.
@@ -82,3 +88,62 @@ def release_label(release_id: object) -> Markup:
 
 
 templates.env.globals["release_label"] = release_label
+
+
+# --- page bodies remembered (issue 16) ------------------------------------------------
+# The overview and question pages are most of what board members and panels ask for;
+# their figures are remembered per release (joinedup.views.memo) but drawing them as HTML
+# (tables, charts, a macro per cell) was most of each request's time. Their bodies are
+# drawn once per distinct set of figures and choices, and only the frame around them
+# (navigation, the visitor's name) per request.
+
+#: Page bodies kept (least recently used go first).
+BODY_CAPACITY = 256
+_BODIES: OrderedDict[tuple[str, ...], Markup] = OrderedDict()
+_BODIES_LOCK = threading.Lock()
+
+
+def _fingerprint(value: Any) -> str | None:
+    """A digest of ``value``'s pickle, or None when it cannot be pickled."""
+    try:
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return hashlib.blake2b(blob, digest_size=20).hexdigest()
+
+
+def cached_body(
+    request: Request,
+    name: str,
+    key: Mapping[str, Any],
+    context: Callable[[], dict[str, Any]],
+) -> Markup:
+    """The template ``name`` (a page body: no ``extends``) drawn with ``context()``.
+
+    Remembered under ``key`` (everything the body shows: the protected figures and the
+    choices behind them, including what depends on the visitor, such as the downloads
+    their role may have), the address's query string and base URL (links carry
+    ``?tier=``): the same figures and choices give the same HTML, so a body is drawn again
+    only when they change. ``context`` is called only to draw. A key that cannot be
+    pickled is never remembered.
+    """
+    digest = _fingerprint(dict(key))
+    if digest is None:
+        return _draw(request, name, context())
+    k = (name, str(request.base_url), request.url.query, digest)
+    with _BODIES_LOCK:
+        found = _BODIES.get(k)
+        if found is not None:
+            _BODIES.move_to_end(k)
+            return found
+    body = _draw(request, name, context())
+    with _BODIES_LOCK:
+        _BODIES[k] = body
+        while len(_BODIES) > BODY_CAPACITY:
+            _BODIES.popitem(last=False)
+    return body
+
+
+def _draw(request: Request, name: str, context: dict[str, Any]) -> Markup:
+    template = templates.get_template(name)
+    return Markup(template.render({**context, "request": request}))  # noqa: S704 (autoescaped)

@@ -12,7 +12,7 @@ from joinedup.views import current_overview
 from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.periods import PeriodQuery
-from joinedup.web.templating import templates
+from joinedup.web.templating import cached_body, templates
 
 router = APIRouter()
 
@@ -61,4 +61,5 @@ def overview(
     )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
-    return templates.TemplateResponse(request, "overview.html", page_context(data))
+    body = cached_body(request, "overview_body.html", {"data": data}, lambda: page_context(data))
+    return templates.TemplateResponse(request, "overview.html", {"data": data, "body": body})

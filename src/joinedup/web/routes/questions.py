@@ -41,7 +41,7 @@ from joinedup.web import periods as pq
 from joinedup.web.answer_charts import answer_charts, rate_chart
 from joinedup.web.deps import CurrentUser, Require, SettingsDep, StateDep, TierDep
 from joinedup.web.errors import error_response
-from joinedup.web.templating import templates
+from joinedup.web.templating import cached_body, templates
 
 router = APIRouter()
 
@@ -348,12 +348,17 @@ def question_page(
     }
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
-    context = {
-        "data": data,
-        "charts": [] if data["cross"] else answer_charts(answer),
-        "tier_param": request.query_params.get("tier"),
-    }
-    return templates.TemplateResponse(request, "question.html", context)
+    body = cached_body(
+        request,
+        "question_body.html",
+        {"data": data},
+        lambda: {
+            "data": data,
+            "charts": [] if data["cross"] else answer_charts(answer),
+            "tier_param": request.query_params.get("tier"),
+        },
+    )
+    return templates.TemplateResponse(request, "question.html", {"data": data, "body": body})
 
 
 def _download(
