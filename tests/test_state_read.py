@@ -61,3 +61,29 @@ def test_reads_go_on_while_a_write_holds_the_lock(tmp_path: Path) -> None:
         assert names == ["Renamed"]
     finally:
         state.close()
+
+
+def test_a_pooled_connection_a_reader_used_can_write_again(tmp_path: Path) -> None:
+    """Connections are pooled (issue 16): the one a read made read-only is writable in
+    the next write, and each reads what the last wrote."""
+    state = open_state(tmp_path)
+    try:
+        create_user(
+            state, username="pooled", display_name="P", agency="police", roles=["analyst"],
+            actor="test",
+        )  # fmt: skip
+        for name in ("First", "Second", "Third"):
+            with state.read() as s:  # query_only on this connection
+                s.execute(select(user_account.c.id)).all()
+            with state.session() as s:  # the same pooled connection, writing
+                s.execute(
+                    update(user_account)
+                    .where(user_account.c.username == "pooled")
+                    .values(display_name=name)
+                )
+            with state.read() as s:
+                got = s.execute(select(user_account.c.display_name)).scalar_one()
+            assert got == name
+        assert state.engine.pool.checkedin() >= 1  # kept, not closed after each use
+    finally:
+        state.close()

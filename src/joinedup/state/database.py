@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -41,6 +42,8 @@ class State:
     def __init__(self, partnership_dir: Path, engine: Engine) -> None:
         self.partnership_dir = Path(partnership_dir)
         self.engine = engine
+        # the pooled connections are closed when this State is closed or forgotten
+        self._closer = weakref.finalize(self, engine.dispose)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False

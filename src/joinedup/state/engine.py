@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from joinedup.errors import ConfigError
 
@@ -86,6 +86,8 @@ def _sqlite_begin(con: Any) -> None:
         con.exec_driver_sql("PRAGMA query_only=ON")
         con.exec_driver_sql("BEGIN")
         return
+    # Connections are pooled: one a reader used is writable again here.
+    con.exec_driver_sql("PRAGMA query_only=OFF")
     # BEGIN IMMEDIATE: a writer takes the lock when its transaction starts, so the
     # read-then-append of the audit chain cannot interleave with another process's.
     con.exec_driver_sql("BEGIN IMMEDIATE")
@@ -122,7 +124,11 @@ def make_engine(url: str) -> Engine:
             folder = Path(parsed.database).parent
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             _owner_only(Path(parsed.database))
-        engine = create_engine(parsed, poolclass=NullPool)
+        # Pooled (a few connections per process, each opened once with its pragmas):
+        # opening a connection for every read was about 0.5 ms, and a page reads the state
+        # several times (issue 16). State.close() and a State no longer referenced close
+        # them (joinedup.state.database).
+        engine = create_engine(parsed, poolclass=QueuePool, pool_size=4, max_overflow=16)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
