@@ -76,6 +76,8 @@ INPUT_COLUMNS = (
     "address_tokens",
     "house_number",
     "street_key",
+    "street_name",
+    "address_compact",
     "fingerprint",
 )
 
@@ -105,17 +107,29 @@ def _address_sql(present: bool) -> str:
         return (
             "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_record_id, "
             "NULL::VARCHAR[] AS address_tokens, NULL::VARCHAR AS house_number, "
-            "NULL::VARCHAR AS street_key WHERE false"
+            "NULL::VARCHAR AS street_key, NULL::VARCHAR AS street_name, "
+            "NULL::VARCHAR AS address_compact WHERE false"
         )
-    words = "string_split(trim(replace(a.address, coalesce(a.postcode, chr(31)), '')), ' ')"
+    less = "trim(replace(a.address, coalesce(a.postcode, chr(31)), ''))"
+    words = f"string_split({less}, ' ')"
     return (
         "SELECT source, source_record_id, CASE WHEN len(t) > 0 THEN t END AS address_tokens, "
         "nullif(regexp_extract(addr, '(^| )([0-9]+[A-Z]?)( |$)', 2), '') AS house_number, "
         # the house number with the word after it (``12 ELM``): one street's household
         "nullif(regexp_replace(regexp_extract(addr, '(^| )([0-9]+[A-Z]? +[A-Z]{2,})', 2), "
-        "' +', ' ', 'g'), '') AS street_key "
-        f"FROM (SELECT a.source, a.source_record_id, any_value(a.address) AS addr, "
-        f"list_distinct(list_filter(any_value({words}), lambda w: length(w) >= 2 "
+        "' +', ' ', 'g'), '') AS street_key, "
+        # the word after the house number alone (``ELM``): one street, a house number
+        # mistyped or another house on it
+        "nullif(regexp_extract(addr, '(^| )[0-9]+[A-Z]? +([A-Z]{2,})', 2), '') AS street_name, "
+        # letters and digits only (``2MCKINLEYCIRCUIT...``): one address whatever its
+        # spacing and punctuation (``MCKINLEY CIRCUIT``, ``MCKINLEYCIRCUIT``)
+        "nullif(regexp_replace(upper(less), '[^A-Z0-9]', '', 'g'), '') AS address_compact "
+        # a record with several addresses (repeated rows): the first in order, the same
+        # one in every build
+        f"FROM (SELECT a.source, a.source_record_id, min(a.address) AS addr, "
+        f"arg_min({less}, (a.address, a.postcode)) AS less, "
+        f"list_distinct(list_filter(arg_min({words}, (a.address, a.postcode)), "
+        "lambda w: length(w) >= 2 "
         "OR regexp_matches(w, '^[0-9]+$'))) AS t "
         "FROM identity_address a WHERE a.address IS NOT NULL GROUP BY ALL)"
     )
@@ -183,7 +197,7 @@ def _input_sql(*, addresses: bool = True, ids: bool = True) -> str:
       fn.norm || ' ' || sn.norm AS name_key,
       CASE WHEN i.dob IS NULL AND coalesce(i.postcode_district, i.postcode) IS NULL
            THEN fn.norm || ' ' || sn.norm END AS name_nodob,
-      ad.address_tokens, ad.house_number, ad.street_key,
+      ad.address_tokens, ad.house_number, ad.street_key, ad.street_name, ad.address_compact,
       {fingerprint_sql("i")} AS fingerprint
     FROM identity i
     JOIN record r USING (source, source_record_id)

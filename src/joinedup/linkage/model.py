@@ -1,7 +1,8 @@
 """Training and scoring with Splink: the probabilistic part of person linkage.
 
 Training (a full build): the prior from pairs that agree on forename, surname and date of
-birth (taken to be found with recall 0.7); u by random sampling of record pairs; m by
+birth (taken to be found with recall 0.7, or the lower share the pairs trusted identifiers
+link show); u by random sampling of record pairs; m by
 expectation maximisation in one session per rule of ``settings.EM_RULES``. The trained
 model is Splink's JSON, stored in the release and reused by incremental builds.
 
@@ -70,10 +71,11 @@ def train_linker(
 
     inp = engine.put(table, "records")
     linker = Linker(inp, person_settings(), log_level=logging.ERROR)
-    notes: dict[str, Any] = {}
+    notes: dict[str, Any] = prior_recall_from_identifiers(engine)
+    recall = float(notes.get("prior_recall", PRIOR_RECALL))
     try:
         linker.training.estimate_probability_two_random_records_match(
-            list(PRIOR_RULES), recall=PRIOR_RECALL
+            list(PRIOR_RULES), recall=recall
         )
     except ValueError:  # the rules already find more pairs than that recall allows
         linker.training.estimate_probability_two_random_records_match(list(PRIOR_RULES), recall=1.0)
@@ -98,6 +100,55 @@ def train_linker(
     notes.update(dob_apart_from_identifiers(engine, linker))
     notes.update(twins_from_identifiers(engine, linker))
     return linker, notes
+
+
+def _has_exact(engine: LinkageEngine) -> bool:
+    found = engine.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [EXACT_TABLE]
+    ).fetchall()[0][0]
+    return bool(found)
+
+
+# The prior rule (``settings.PRIOR_RULES``: forename, surname and date of birth agree) on
+# the pairs trusted identifiers link: the share it finds is its recall among pairs known
+# to be one person.
+_PRIOR_RECALL_SQL = f"""
+SELECT count(*), count(*) FILTER (WHERE a.forename = b.forename AND a.surname = b.surname
+  AND a.dob_str = b.dob_str)
+FROM {EXACT_TABLE} e JOIN {INPUT_TABLE} a ON a.unique_id = e.unique_id_l
+JOIN {INPUT_TABLE} b ON b.unique_id = e.unique_id_r
+"""
+#: The least recall the prior may be estimated with: below it the rule finds too few
+#: pairs of one person to say anything.
+PRIOR_RECALL_MIN = 0.2
+
+
+def prior_recall_from_identifiers(engine: LinkageEngine) -> dict[str, Any]:
+    """The recall of the prior's rule, measured on the pairs trusted identifiers link.
+
+    The prior (how likely two random records are one person) is the number of pairs that
+    agree on forename, surname and date of birth divided by the share of all pairs of one
+    person that rule finds: ``settings.PRIOR_RECALL`` (0.7) when nothing better is known.
+    Pairs linked by an NHS number, a UPN, a PNC id, a local id or an identifier of a
+    declared kind are pairs of one person: where at least ``LABELLED_PAIRS_MIN`` of them
+    show the rule finding a smaller share (names and dates of birth often mistyped or
+    replaced, as in FEBRL, where it finds about four in ten), that share is the recall,
+    and the prior rises to match. A larger share leaves 0.7: records that carry
+    identifiers are the better-recorded ones (the voluntary sector's records, with no
+    surname, cannot agree on all three at all), so it would overstate the recall among all
+    pairs and set the prior too low.
+    """
+    if not _has_exact(engine):
+        return {}
+    n, found = (int(v or 0) for v in engine.con.execute(_PRIOR_RECALL_SQL).fetchall()[0])
+    out: dict[str, Any] = {"prior_labelled_pairs": n}
+    if n < LABELLED_PAIRS_MIN:
+        return out
+    measured = found / n
+    out["prior_recall_measured"] = round(measured, 4)
+    if measured < PRIOR_RECALL:
+        out["prior_recall"] = max(PRIOR_RECALL_MIN, measured)
+    return out
 
 
 # Pairs that trusted identifiers link (``_ju_lk_exact``) are pairs known to be one person:

@@ -120,6 +120,11 @@ BLOCKING_RULES: tuple[tuple[str, str], ...] = (
     # name: no other rule can find it (a foreign address, a postcode left out)
     ("forename and surname, no date of birth on the left", "l.name_nodob = r.name_key"),
     ("forename and surname, no date of birth on the right", "l.name_key = r.name_nodob"),
+    # a date of birth wrong and the house number mistyped: both names on one street
+    (
+        "forename, surname and street name",
+        "l.forename = r.forename AND l.surname = r.surname AND l.street_name = r.street_name",
+    ),
 )
 
 # Pairs that trusted identifiers already join (one component of ``_ju_lk_exact``: see
@@ -414,6 +419,12 @@ def _address() -> cl.CustomComparison:
         comparison_description="Free-text address: house number and words (postcode aside)",
         comparison_levels=[
             cll.NullLevel("address_tokens"),
+            # every letter and digit alike, with a house number: one home, however its
+            # words were spaced or punctuated
+            cll.CustomLevel(
+                "address_compact_l = address_compact_r AND house_number_l IS NOT NULL",
+                label_for_charts="The same address, spacing and punctuation aside",
+            ),
             cll.And(
                 cll.ExactMatchLevel("house_number"), cll.ArrayIntersectLevel("address_tokens", 3)
             ).configure(label_for_charts="House number and three words or more"),
