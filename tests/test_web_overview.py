@@ -151,12 +151,14 @@ def test_overview_page_shows_figures_with_suppression(client):
         for cell in row[1:]:
             assert cell == "c" or not 1 <= int(cell.replace(",", "")) <= 5
     assert 'id="suppression-note">“c” means the number is hidden' in r.text
-    assert page.by_id["release-id"] == "20261031T120000Z-aaaaaa"
-    assert page.by_id["built-at"] == "2026-10-31T12:00:00Z"
+    # people's words (issue 16): the release by its month, its id on hover; dates written out
+    assert page.by_id["release-id"] == "October 2026 release"
+    assert 'title="Release 20261031T120000Z-aaaaaa"' in r.text
+    assert page.by_id["built-at"] == "31 October 2026 at 12:00pm"
     assert page.by_id["persons-all"] == "107"
     # 4 rows quarantined is a small count of records (issue 11): hidden, and the rows loaded
     # with it (1,234 read = 1,230 loaded + 4 quarantined would give it away).
-    assert page.tables["sources"][1] == ["police", "Crimes", "2026-10-01", "1,234", "c", "c"]
+    assert page.tables["sources"][1] == ["police", "Crimes", "1 October 2026", "1,234", "c", "c"]
 
 
 def test_chart_is_accessible_svg_beside_a_table(client):

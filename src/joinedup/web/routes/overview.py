@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.present.charts import bar_chart
 from joinedup.views import current_overview
+from joinedup.views.panels import agency_names
 from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.periods import PeriodQuery
@@ -61,5 +62,8 @@ def overview(
     )
     if request.url.path.endswith(".json"):
         return JSONResponse(data)
+    names = agency_names(settings.partnership_dir)  # people's words: agencies by name
+    for s in data.get("sources") or []:
+        s["agency_name"] = names.get(s.get("agency"), s.get("agency"))
     body = cached_body(request, "overview_body.html", {"data": data}, lambda: page_context(data))
     return templates.TemplateResponse(request, "overview.html", {"data": data, "body": body})
