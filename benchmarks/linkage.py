@@ -353,8 +353,8 @@ def monthly(work: Path, people: int, seed: int, cap: float) -> None:
     res: dict[str, dict[str, float]] = {"incremental": PENDING, "relink": PENDING}
     head = [
         f"Measured {time.strftime('%Y-%m-%d')} by `.venv/bin/python benchmarks/linkage.py "
-        f"--people {people} --monthly` on {machine()} (seed {seed}), with other jobs "
-        "sharing the machine (timings are several times those of an idle machine; the "
+        f"--people {people} --monthly` on {machine()} (seed {seed}), load average "
+        f"{os.getloadavg()[0]:.1f} when it started (timings move with what else runs; the "
         "ratios are within one run). Each build links the same canonical records in its "
         "own process, as in the table above.",
         "",
