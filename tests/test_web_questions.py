@@ -429,3 +429,39 @@ def test_what_changed_since_the_last_release(root, board):
     answer = client.get("/questions/children_with_concern.json?by=none").json()
     assert answer["comparison"]["previous_release_id"] == old_id
     assert [c["key"] for c in answer["answer"]["columns"]][:3] == ["count", "previous", "change"]
+
+
+def test_a_long_answer_shows_its_first_rows_and_the_rest_behind_show_all(root, analyst):
+    """More than 40 rows (places, wards): the first 20 by count and the total in the
+    table, the others in "show all" (issue 16: tables sorted by count, the top 20 first);
+    together they are the whole answer. An answer by period is never cut."""
+    from starlette.requests import Request
+
+    from joinedup.web.templating import cached_body
+
+    data = analyst.get("/questions/places_of_concern.json?by=place").json()
+    rows = data["answer"]["rows"]
+    assert rows[-1]["category"] == "Total" and len(rows) > 2
+    # the 400-person partnership has a dozen places: the page of one with 55
+    many = [dict(r, category=f"Place {i:02d}") for i, r in enumerate((rows[:-1] * 55)[:55])]
+    data["answer"]["rows"] = [*many, rows[-1]]
+    request = Request({"type": "http", "method": "GET", "scheme": "http", "path": "/",
+                       "server": ("testserver", 80), "root_path": "", "query_string": b"",
+                       "headers": [(b"host", b"testserver")], "app": None})  # fmt: skip
+    context = {"data": data, "charts": [], "tier_param": None}
+    page = parse(str(cached_body(request, "question_body.html", {"data": data}, lambda: context)))
+    want = expected_rows(data["answer"])
+    assert page.tables["answer"][1:] == want[:20] + want[-1:]
+    assert page.tables["answer"][-1][0] == "Total"
+    assert page.tables["answer-rest"][1:] == want[20:-1]
+    assert "answer-more" in page.ids
+    # by period: never cut, however long
+    data["breakdown"] = "month"
+    page = parse(str(cached_body(request, "question_body.html", {"data": data}, lambda: context)))
+    assert page.tables["answer"][1:] == want and "answer-rest" not in page.tables
+    # a short answer as it was
+    page = parse(analyst.get("/questions/places_of_concern?by=place").text)
+    assert page.tables["answer"][1:] == expected_rows(
+        current_answer(root, "places_of_concern", by="place", tier=Tier.STRATEGIC)
+    )
+    assert "answer-rest" not in page.tables
