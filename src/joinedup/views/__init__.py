@@ -47,7 +47,12 @@ from joinedup.views.questions import (
     current_units,
     headline_change,
 )
-from joinedup.views.release import ReleaseLike, open_current_release, partnership_config
+from joinedup.views.release import (
+    ReleaseLike,
+    agency_names,
+    open_current_release,
+    partnership_config,
+)
 from joinedup.views.releases import compare_releases, default_pair, release_listing
 from joinedup.views.review import (
     PairNotFound,
@@ -98,6 +103,7 @@ __all__ = [
     "headline_change",
     "open_current_release",
     "partnership_config",
+    "agency_names",
     "person_dossier",
     "person_timeline",
     "persons_by_agency_identifier",

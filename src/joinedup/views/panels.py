@@ -28,7 +28,11 @@ from joinedup.insight.agenda import AGENDA_RULES, Suggestion, suggest_agenda
 from joinedup.release import list_releases, open_release
 from joinedup.taxonomy import load_taxonomy
 from joinedup.views.memo import file_key
-from joinedup.views.release import ReleaseLike, operational_release, partnership_config
+from joinedup.views.release import (
+    ReleaseLike,
+    agency_names,
+    operational_release,
+)
 from joinedup.views.timeline import person_timeline
 
 __all__ = [
@@ -41,11 +45,6 @@ __all__ = [
 ]
 
 _TIERS_SEEN = {"operational": ("operational", "strategic", "community")}
-
-
-def agency_names(partnership_dir: Path) -> dict[str, str]:
-    cfg = partnership_config(partnership_dir)
-    return {a.id: a.name for a in cfg.agencies} if cfg is not None else {}
 
 
 def _label(list_name: str, code: object) -> str:

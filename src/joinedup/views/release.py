@@ -30,6 +30,7 @@ from joinedup.release import open_current
 
 __all__ = [
     "ReleaseLike",
+    "agency_names",
     "connect_release",
     "open_current_release",
     "open_release_connection",
@@ -141,3 +142,9 @@ def partnership_config(partnership_dir: Path) -> PartnershipConfig | None:
 #: (same modification time and size): pages ask for it on every request.
 _CONFIG_CACHE: dict[str, tuple[tuple[str, int, int], PartnershipConfig]] = {}
 _CONFIG_LOCK = threading.Lock()
+
+
+def agency_names(partnership_dir: Path) -> dict[str, str]:
+    """Agencies by name (people's words, issue 16): id -> name from partnership.yaml."""
+    cfg = partnership_config(partnership_dir)
+    return {a.id: a.name for a in cfg.agencies} if cfg is not None else {}

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from joinedup.present.charts import bar_chart
-from joinedup.views import current_overview
-from joinedup.views.panels import agency_names
+from joinedup.views import agency_names, current_overview
 from joinedup.views.questions import current_changes
 from joinedup.web.deps import SettingsDep, TierDep
 from joinedup.web.periods import PeriodQuery

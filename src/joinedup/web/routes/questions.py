@@ -27,7 +27,7 @@ from joinedup.access import Permission, User
 from joinedup.errors import JoinedupError
 from joinedup.present.files import area_boundaries, write_tables
 from joinedup.present.tables import answer_table
-from joinedup.views import QuestionError, Tier, partnership_config
+from joinedup.views import QuestionError, Tier, agency_names
 from joinedup.views.guidance import terms_for
 from joinedup.views.questions import (
     PeriodError,
@@ -69,12 +69,6 @@ EXPORTS: dict[str, tuple[str, str]] = {
 
 QuestionId = Annotated[str, "A question id, as in the list of questions"]
 Exporter = Annotated[User, Depends(Require(Permission.EXPORT))]
-
-
-def _agency_names(settings: SettingsDep) -> dict[str, str]:
-    """Agencies by their names, not their ids (issue 16: people's words)."""
-    config = partnership_config(settings.partnership_dir)
-    return {} if config is None else {a.id: a.name for a in config.agencies}
 
 
 def _tier_query(request: Request) -> str:
@@ -306,7 +300,7 @@ def question_page(
     answer = found["answer"]
     q = answer["question"]
     tier_q = _tier_query(request)
-    names = _agency_names(settings)
+    names = agency_names(settings.partnership_dir)  # people's words (issue 16)
     for s in found["sources"]:
         s["agency_name"] = names.get(s["agency"], s["agency"])
     previous = answer["previous_release_id"]
