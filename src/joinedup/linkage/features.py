@@ -17,11 +17,16 @@ import duckdb
 from joinedup.linkage.names import name_features
 
 __all__ = [
+    "COMPONENT_SQL",
     "CROWDED_BLOCK",
     "EXACT_TABLE",
+    "FINGERPRINT_COLUMNS",
     "INPUT_COLUMNS",
     "INPUT_TABLE",
+    "OPEN_VIEW",
     "PROBABILISTIC_TABLE",
+    "crowded_input",
+    "drop_open_input",
     "fingerprint_sql",
     "identifier_components",
     "prepare_input",
@@ -82,22 +87,25 @@ INPUT_COLUMNS = (
 )
 
 
+#: The fields of ``identity`` a record's linkage input is made from.
+FINGERPRINT_COLUMNS = (
+    "forename",
+    "surname",
+    "preferred_name",
+    "dob",
+    "sex",
+    "postcode",
+    "postcode_district",
+    "nhs_number",
+    "upn",
+    "pnc_id",
+    "local_id",
+)
+
+
 def fingerprint_sql(alias: str) -> str:
     """A hash of a record's identifying fields in ``identity``: changed when any changes."""
-    cols = (
-        "forename",
-        "surname",
-        "preferred_name",
-        "dob",
-        "sex",
-        "postcode",
-        "postcode_district",
-        "nhs_number",
-        "upn",
-        "pnc_id",
-        "local_id",
-    )
-    parts = ", ".join(f"coalesce({alias}.{c}::VARCHAR, '')" for c in cols)
+    parts = ", ".join(f"coalesce({alias}.{c}::VARCHAR, '')" for c in FINGERPRINT_COLUMNS)
     return f"md5(concat_ws('|', {parts}))"
 
 
@@ -251,40 +259,80 @@ def prepare_input(
     return int(row[0])
 
 
-def probabilistic_input(con: duckdb.DuckDBPyConnection) -> int:
-    """``_ju_lk_prob``: the input less crowded records, with each record's identifier
-    component (:func:`identifier_components`); return how many were left out."""
-    identifier_components(con)
-    # the crowded keys are few: find them by grouping, then leave their records out
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {PROBABILISTIC_TABLE} AS "
-        f"WITH fa AS (SELECT forename, dob_str FROM {INPUT_TABLE} GROUP BY ALL "
-        f"HAVING count(*) > {CROWDED_BLOCK}), "
-        f"sa AS (SELECT surname, dob_str FROM {INPUT_TABLE} GROUP BY ALL "
-        f"HAVING count(*) > {CROWDED_BLOCK}) "
-        f"SELECT i.*, c.label AS id_component FROM {INPUT_TABLE} i "
-        f"JOIN {_COMPONENTS} c USING (unique_id) WHERE NOT EXISTS (SELECT 1 FROM fa "
-        "WHERE fa.forename IS NOT DISTINCT FROM i.forename "
-        "AND fa.dob_str IS NOT DISTINCT FROM i.dob_str) "
-        "AND NOT EXISTS (SELECT 1 FROM sa WHERE sa.surname IS NOT DISTINCT FROM i.surname "
-        "AND sa.dob_str IS NOT DISTINCT FROM i.dob_str)"
+#: The input less crowded records (a view): what the model scores and counts terms over.
+OPEN_VIEW = "_ju_lk_open"
+_CROWDED = "_ju_lk_crowded"
+
+
+def crowded_input(con: duckdb.DuckDBPyConnection) -> int:
+    """Find the crowded records (``_ju_lk_crowded``) and make ``_ju_lk_open``, the input
+    less them (a view, nothing copied); return how many were left out.
+
+    The crowded keys are few (a forename or a surname with a date of birth on more than
+    ``CROWDED_BLOCK`` records): grouping finds them, then their records (a NULL name or
+    date is a key value like any other here).
+    """
+    keys = " UNION ALL ".join(
+        f"SELECT i.unique_id FROM {INPUT_TABLE} i JOIN (SELECT {col}, dob_str FROM "
+        f"{INPUT_TABLE} GROUP BY ALL HAVING count(*) > {CROWDED_BLOCK}) k "
+        f"ON k.{col} IS NOT DISTINCT FROM i.{col} AND k.dob_str IS NOT DISTINCT FROM i.dob_str"
+        for col in ("forename", "surname")
     )
-    con.execute(f"DROP TABLE {_COMPONENTS}")
-    row = con.execute(
-        f"SELECT (SELECT count(*) FROM {INPUT_TABLE}) - (SELECT count(*) FROM "
-        f"{PROBABILISTIC_TABLE})"
-    ).fetchall()[0]
-    return int(row[0])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_CROWDED} AS SELECT DISTINCT unique_id FROM ({keys})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {OPEN_VIEW} AS SELECT i.* FROM {INPUT_TABLE} i "
+        f"ANTI JOIN {_CROWDED} USING (unique_id)"
+    )
+    return int(con.execute(f"SELECT count(*) FROM {_CROWDED}").fetchall()[0][0])
+
+
+def probabilistic_input(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out: str = PROBABILISTIC_TABLE,
+    only: str = "",
+    where: str = "",
+) -> None:
+    """``out`` (``_ju_lk_prob``): the records of the input that no crowded key holds
+    (:func:`crowded_input` first), with each one's identifier component (``_ju_lk_idc``
+    from :func:`identifier_components`, made here when missing).
+
+    ``only`` is joins (``SEMI JOIN t USING (unique_id)``, ``ANTI JOIN ...``) that narrow
+    the records further, and ``where`` a condition on them: an incremental build copies
+    only the new records and the unchanged ones a blocking rule pairs with them."""
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+        [_COMPONENTS],
+    ).fetchall()[0][0]:
+        identifier_components(con)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS "
+        f"SELECT o.*, {COMPONENT_SQL} AS id_component FROM {INPUT_TABLE} o {only} "
+        f"ANTI JOIN {_CROWDED} USING (unique_id) LEFT JOIN {_COMPONENTS} c USING (unique_id)"
+        f"{' WHERE ' + where if where else ''}"
+    )
+
+
+def drop_open_input(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`crowded_input` and :func:`identifier_components` made."""
+    con.execute(f"DROP VIEW IF EXISTS {OPEN_VIEW}")
+    for t in (_CROWDED, _COMPONENTS):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 #: The build's links on trusted identifiers (``linkage.exact.exact_edges_sql``).
 EXACT_TABLE = "_ju_lk_exact"
 _COMPONENTS = "_ju_lk_idc"
+#: A record's identifier component, on ``_ju_lk_idc c`` left-joined to a record ``o``.
+COMPONENT_SQL = "coalesce(c.label, o.unique_id)"
 
 
 def identifier_components(con: duckdb.DuckDBPyConnection) -> None:
-    """``_ju_lk_idc(unique_id, label)``: for each record of the input, the smallest
-    ``unique_id`` of the records trusted identifiers join it to (its own without one).
+    """``_ju_lk_idc(unique_id, label)``: for each record an identifier link touches, the
+    smallest ``unique_id`` of the records trusted identifiers join it to. A record no
+    identifier links is a component of its own (:data:`COMPONENT_SQL`), and not listed.
 
     Two records of one component are one person whatever the model says, so the blocking
     rules leave such pairs out (``settings.SAME_PERSON_BY_IDENTIFIER``): at 20,000 people
@@ -300,4 +348,4 @@ def identifier_components(con: duckdb.DuckDBPyConnection) -> None:
         if exists
         else "(SELECT NULL::BIGINT AS unique_id_l, NULL::BIGINT AS unique_id_r WHERE false)"
     )
-    connected_components(con, INPUT_TABLE, edges, _COMPONENTS)
+    connected_components(con, None, edges, _COMPONENTS)

@@ -48,27 +48,37 @@ def assign_person_ids(
     inp: str,
     previous: str | None,
     out: str,
+    whole: str | None = None,
 ) -> list[PersonChange]:
     """Write ``out(label, person_id)`` for every cluster; return what changed.
 
     ``previous`` names a table ``(source, source_record_id, person_id)`` from the previous
-    release, or None on a first build.
+    release, or None on a first build. ``whole`` names a table ``(label, person_id)`` of
+    clusters that are exactly one previous person (``resolve.whole_persons``): each keeps
+    that person's id, as the rules below would give it, without being looked at again.
     """
+    other = f"ANTI JOIN {whole} w USING (label)" if whole is not None else ""
     labels = con.execute(
         f"SELECT c.label, min(i.source || chr(31) || i.source_record_id), count(*) "
-        f"FROM {clusters} c JOIN {inp} i USING (unique_id) GROUP BY c.label ORDER BY c.label"
+        f"FROM {clusters} c {other} JOIN {inp} i USING (unique_id) "
+        "GROUP BY c.label ORDER BY c.label"
     ).fetchall()
     overlap: list[tuple[int, str, int]] = []
     prev_sizes: dict[str, int] = {}
+    taken: set[str] = set()
     if previous is not None:
         overlap = con.execute(
-            f"SELECT c.label, p.person_id, count(*) FROM {clusters} c "
+            f"SELECT c.label, p.person_id, count(*) FROM {clusters} c {other} "
             f"JOIN {inp} i USING (unique_id) "
             f"JOIN {previous} p USING (source, source_record_id) GROUP BY 1, 2"
         ).fetchall()
         prev_sizes = dict(
-            con.execute(f"SELECT person_id, count(*) FROM {previous} GROUP BY 1").fetchall()
+            con.execute(
+                f"SELECT person_id, count(*) FROM {previous} "
+                f"{'ANTI JOIN ' + whole + ' USING (person_id)' if whole else ''} GROUP BY 1"
+            ).fetchall()
         )
+        taken = {r[0] for r in con.execute(f"SELECT DISTINCT person_id FROM {previous}").fetchall()}
     # each previous person claims the cluster holding most of its records
     best: dict[str, tuple[int, int]] = {}
     in_label: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -80,7 +90,6 @@ def assign_person_ids(
     claims: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for pid, (label, n) in best.items():
         claims[label].append((n, pid))
-    taken = set(prev_sizes)
     ids: dict[int, str] = {}
     changes: list[PersonChange] = []
     for label, cl in claims.items():
@@ -113,6 +122,9 @@ def assign_person_ids(
             }
         ),
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM _ju_lk_ids_arrow")
+    kept = f" UNION ALL SELECT label, person_id FROM {whole}" if whole is not None else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT label, person_id FROM _ju_lk_ids_arrow{kept}"
+    )
     con.unregister("_ju_lk_ids_arrow")
     return sorted(changes, key=lambda c: (c.change, c.person_id))

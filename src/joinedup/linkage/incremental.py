@@ -35,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from joinedup.linkage.features import INPUT_TABLE, fingerprint_sql, prepare_input
+from joinedup.linkage.features import FINGERPRINT_COLUMNS, INPUT_TABLE, prepare_input
 
 __all__ = [
     "MAX_PARTS",
@@ -57,7 +57,7 @@ STORE_SUFFIX = ".linkage-store"
 MAX_PARTS = 24
 _META = "meta.json"
 _SCORE_COLUMNS = "unique_id_l, unique_id_r, match_weight, match_probability, match_key"
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass
@@ -102,6 +102,7 @@ def input_signature() -> str:
     from joinedup.linkage import features, names
 
     h = hashlib.sha256()
+    h.update(duckdb.__version__.encode())  # the change keys are DuckDB's own hash
     h.update(inspect.getsource(features).encode())
     h.update(inspect.getsource(names).encode())
     data = Path(names.__file__).parent / "data"
@@ -137,7 +138,11 @@ def open_store(previous_db: Path | None) -> Store | None:
 
 
 def _change_key_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """``(source, source_record_id, agency, change_key)`` of every record this build."""
+    """``(source, source_record_id, agency, change_key)`` of every record this build.
+
+    The key is DuckDB's ``hash`` of every field the linkage input is made from
+    (the DuckDB version is part of :func:`input_signature`, so a store is never read with
+    keys hashed another way)."""
     have = {
         r[0]
         for r in con.execute(
@@ -149,20 +154,21 @@ def _change_key_sql(con: duckdb.DuckDBPyConnection) -> str:
     extra, joins = [], []
     if "identity_address" in have:
         joins.append(
-            "LEFT JOIN (SELECT source, source_record_id, string_agg(coalesce(address, '') || "
-            "'/' || coalesce(postcode, ''), '|' ORDER BY address, postcode) AS a "
+            "LEFT JOIN (SELECT source, source_record_id, "
+            "list_sort(list(hash(address, postcode))) AS a "
             "FROM identity_address GROUP BY ALL) ad USING (source, source_record_id)"
         )
-        extra.append("coalesce(ad.a, '')")
+        extra.append("ad.a")
     if "identity_id" in have:
         joins.append(
-            "LEFT JOIN (SELECT source, source_record_id, string_agg(coalesce(kind, '') || "
-            "'/' || coalesce(scope, '') || '/' || coalesce(value, ''), '|' "
-            "ORDER BY kind, scope, value) AS x FROM identity_id GROUP BY ALL) ix "
-            "USING (source, source_record_id)"
+            "LEFT JOIN (SELECT source, source_record_id, "
+            "list_sort(list(hash(kind, scope, value))) AS x "
+            "FROM identity_id GROUP BY ALL) ix USING (source, source_record_id)"
         )
-        extra.append("coalesce(ix.x, '')")
-    key = f"md5(concat_ws('|', {', '.join([fingerprint_sql('i'), 'r.agency', *extra])}))"
+        extra.append("ix.x")
+    fields = ", ".join(f"i.{c}" for c in FINGERPRINT_COLUMNS)
+    # 63 bits of it, as a signed BIGINT that every engine's tables can carry
+    key = f"(hash({', '.join([fields, 'r.agency', *extra])}) >> 1)::BIGINT"
     return (
         f"SELECT i.source, i.source_record_id, r.agency, {key} AS change_key "
         f"FROM identity i JOIN record r USING (source, source_record_id) {' '.join(joins)}"
@@ -174,17 +180,21 @@ def reuse_input(con: duckdb.DuckDBPyConnection, store: Store) -> tuple[int, int]
 
     Unchanged records keep their stored row and ``unique_id``; new and changed records
     are derived afresh (``prepare_input(only=...)``) and numbered after the store's
-    largest id. ``_ju_lk_old`` holds the unchanged records' rows. Returns (records, new
-    or changed records).
+    largest id. ``_ju_lk_old`` holds the unchanged records' ``(unique_id, source,
+    source_record_id)``. Returns (records, new or changed records).
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ju_lk_keys AS {_change_key_sql(con)}")
     gone = (
         f"ANTI JOIN read_parquet({store.paths('gone')}) g USING (unique_id)" if store.gone else ""
     )
-    stored = f"read_parquet({store.paths('input')}, union_by_name = true) p {gone}"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ju_lk_old AS SELECT s.* FROM (SELECT * FROM {stored}) s "
+        f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS SELECT p.* FROM "
+        f"read_parquet({store.paths('input')}, union_by_name = true) p {gone} "
         "SEMI JOIN _ju_lk_keys k USING (source, source_record_id, agency, change_key)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_old AS "
+        f"SELECT unique_id, source, source_record_id FROM {INPUT_TABLE}"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_fresh_keys AS SELECT * FROM _ju_lk_keys "
@@ -192,8 +202,8 @@ def reuse_input(con: duckdb.DuckDBPyConnection, store: Store) -> tuple[int, int]
     )
     fresh = prepare_input(con, only="_ju_lk_fresh_keys", out="_ju_lk_fresh")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS SELECT * FROM _ju_lk_old "
-        f"UNION ALL BY NAME SELECT f.* REPLACE (f.unique_id + {int(store.max_uid)} AS unique_id), "
+        f"INSERT INTO {INPUT_TABLE} BY NAME "
+        f"SELECT f.* REPLACE (f.unique_id + {int(store.max_uid)} AS unique_id), "
         "k.change_key FROM _ju_lk_fresh f "
         "JOIN _ju_lk_fresh_keys k USING (source, source_record_id)"
     )
@@ -213,20 +223,28 @@ def add_change_keys(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS _ju_lk_keys")
 
 
-def blocking_partners_sql(existing: str, new: str) -> str:
+def blocking_partners_sql(existing: str, new: str, *, components: str) -> str:
     """Records of ``existing`` that some blocking rule pairs with a record of ``new``.
 
     Scoring new records against these alone finds the same pairs, under the same rules,
     as scoring them against everyone: a pair is a candidate only when a rule joins it.
+    ``new`` has an ``id_component`` column; ``components`` names a table
+    ``(unique_id, label)`` of identifier components for the records of ``existing`` (one
+    not listed is a component of its own: ``features.COMPONENT_SQL``). Pairs that
+    identifiers already join (``settings.SAME_PERSON_BY_IDENTIFIER``) are left out after
+    the rules' joins, on each record and component once.
     """
-    from joinedup.linkage.settings import BLOCKING_RULES, SAME_PERSON_BY_IDENTIFIER
+    from joinedup.linkage.settings import BLOCKING_RULES
 
-    parts = [
-        f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {sql} "
-        f"AND {SAME_PERSON_BY_IDENTIFIER}"
+    parts = " UNION ALL ".join(
+        f"SELECT l.unique_id, r.id_component AS rc FROM {existing} l JOIN {new} r ON {sql}"
         for _, sql in BLOCKING_RULES
-    ]
-    return f"SELECT DISTINCT unique_id FROM ({' UNION ALL '.join(parts)})"
+    )
+    return (
+        f"SELECT DISTINCT x.unique_id FROM (SELECT DISTINCT unique_id, rc FROM ({parts})) x "
+        f"LEFT JOIN {components} c USING (unique_id) "
+        "WHERE coalesce(c.label, x.unique_id) <> x.rc"
+    )
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -314,13 +332,19 @@ def write_store(
     (folder / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
-def stored_scores_sql(store: Store) -> str:
-    """The store's scored pairs between records unchanged since (in ``_ju_lk_old``)."""
-    return (
-        f"SELECT {_SCORE_COLUMNS} FROM read_parquet({store.paths('scores')}) "
-        "WHERE unique_id_l IN (SELECT unique_id FROM _ju_lk_old) "
+def stored_scores_sql(store: Store, *, checked: bool = True) -> str:
+    """The store's scored pairs between records unchanged since (in ``_ju_lk_old``).
+
+    ``checked=False`` leaves that check to the caller: a join on this build's records
+    makes it (an unchanged record keeps its number; a changed one gets a new number,
+    larger than any stored, so its stored pairs name no record of this build)."""
+    where = (
+        " WHERE unique_id_l IN (SELECT unique_id FROM _ju_lk_old) "
         "AND unique_id_r IN (SELECT unique_id FROM _ju_lk_old)"
+        if checked
+        else ""
     )
+    return f"SELECT {_SCORE_COLUMNS} FROM read_parquet({store.paths('scores')}){where}"
 
 
 def stable_id_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float, str]]:

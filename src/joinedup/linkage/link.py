@@ -35,7 +35,10 @@ from joinedup.linkage.encoded_link import encoded_pairs
 from joinedup.linkage.exact import exact_edges_sql
 from joinedup.linkage.features import (
     INPUT_TABLE,
+    OPEN_VIEW,
     PROBABILISTIC_TABLE,
+    crowded_input,
+    drop_open_input,
     fingerprint_sql,
     prepare_input,
     probabilistic_input,
@@ -54,7 +57,13 @@ from joinedup.linkage.incremental import (
     write_store,
 )
 from joinedup.linkage.report import LinkOutcome, ReportRow, report_rows, truth_metrics, write_report
-from joinedup.linkage.resolve import carry_over, cluster_records, nodes_full, nodes_incremental
+from joinedup.linkage.resolve import (
+    carry_over,
+    cluster_records,
+    nodes_full,
+    nodes_incremental,
+    whole_persons,
+)
 from joinedup.linkage.review import decisions_table
 from joinedup.linkage.tables import write_tables
 
@@ -78,6 +87,10 @@ _TEMP = (
     "_ju_lk_node",
     "_ju_lk_touch",
     "_ju_lk_fresh",
+    "_ju_lk_partner",
+    "_ju_lk_closed",
+    "_ju_lk_whole",
+    "_ju_lk_rest",
 )
 
 
@@ -143,7 +156,8 @@ def _previous_model(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _same_thresholds(prev_model: dict[str, str], config: LinkageConfig) -> bool:
-    """Whether the previous release clustered with this build's thresholds."""
+    """Whether the previous release clustered and flagged persons with this build's
+    thresholds (an untouched person is then kept as it was)."""
     try:
         prev = json.loads(prev_model.get("config", "{}"))
     except ValueError:
@@ -152,6 +166,7 @@ def _same_thresholds(prev_model: dict[str, str], config: LinkageConfig) -> bool:
         prev.get("match_threshold") == config.match_threshold
         and "thin_match_threshold" in prev
         and prev["thin_match_threshold"] == config.thin_match_threshold
+        and prev.get("flag_cluster_records") == config.flag_cluster_records
     )
 
 
@@ -210,6 +225,7 @@ def link_persons(
     finally:
         for t in _TEMP:
             con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_open_input(con)
         if attached:
             con.execute("DETACH _ju_prev")
 
@@ -263,7 +279,7 @@ def _link(
         )
         new_records = records - int(con.execute("SELECT count(*) FROM _ju_lk_old").fetchall()[0][0])
     clock.lap("changes")
-    crowded = probabilistic_input(con) if config.probabilistic else 0
+    crowded = crowded_input(con) if config.probabilistic else 0
     clock.lap("crowded")
     probabilistic = config.probabilistic and records - crowded >= config.min_records
     mode = "identifiers"
@@ -286,7 +302,15 @@ def _link(
         )
         mode = "incremental" if incremental else "full"
         model_rows, score_rows = _score(
-            con, config, records, crowded, mode, prev_model, clock, reuse_model=reuse_model
+            con,
+            config,
+            records,
+            crowded,
+            mode,
+            prev_model,
+            clock,
+            reuse_model=reuse_model,
+            store=run.store,
         )
         report.extend(score_rows)
         model_rows["signature"] = signature
@@ -324,19 +348,32 @@ def _link(
     else:
         nodes_full(con)
     if mode == "incremental":
+        # kept: carry_over joins the stored pairs on this build's records (``_ju_lk_node``)
         carry_over(
-            con, kept=kept, stored=stored_scores_sql(run.store) if run.store is not None else None
+            con,
+            kept=kept,
+            stored=stored_scores_sql(run.store, checked=not kept)
+            if run.store is not None
+            else None,
         )
     clock.lap("carry")
     # issue 19: pairs that involve an encoded record, scored on their encodings
     encoded_pairs(con, config, inp=INPUT_TABLE)
     cluster_records(con, config)
+    # kept persons nothing joined: their id, records and flags are copied, not redone
+    whole = "_ju_lk_whole" if kept and whole_persons(con) else None
     clock.lap("cluster")
     changes = assign_person_ids(
-        con, secret, clusters="_ju_lk_cluster", inp=INPUT_TABLE, previous=prev_rp, out="_ju_lk_pid"
+        con,
+        secret,
+        clusters="_ju_lk_cluster",
+        inp=INPUT_TABLE,
+        previous=prev_rp,
+        out="_ju_lk_pid",
+        whole=whole,
     )
     clock.lap("ids")
-    persons = write_tables(con, config, changes, kept=kept)
+    persons = write_tables(con, config, changes, kept=kept, whole=whole)
     clock.lap("tables")
     if prev_rp is not None and _has_table(con, "temp", "_ju_lk_old"):
         report.extend(ReportRow("stable_ids", k, v, d) for k, v, d in stable_id_rows(con))
@@ -364,6 +401,7 @@ def _link(
     # the working tables are done with: free their memory for what follows
     for t in _TEMP:
         con.execute(f"DROP TABLE IF EXISTS {t}")
+    drop_open_input(con)
     if truth is not None and truth.is_file():
         outcome.truth = truth_metrics(con, truth, voluntary_sources=voluntary_sources)
         clock.lap("truth")
@@ -401,6 +439,7 @@ def _score(
     clock: _Clock,
     *,
     reuse_model: bool = False,
+    store: Store | None = None,
 ) -> tuple[dict[str, str], list[ReportRow]]:
     from joinedup.linkage import model as lm
     from joinedup.linkage.engine import make_engine
@@ -409,6 +448,8 @@ def _score(
     rows: list[ReportRow] = []
     out: dict[str, str] = {}
     try:
+        if mode == "full":
+            probabilistic_input(con)
         if mode == "full" and reuse_model:
             linker = lm.load_linker(engine, json.loads(prev_model["model"]))
             summary = lm.score_all(engine, linker, config.review_threshold)
@@ -425,19 +466,29 @@ def _score(
             summary = lm.score_all(engine, linker, config.review_threshold)
             out["training"] = json.dumps(notes, sort_keys=True)
         else:
-            linker = lm.load_linker(engine, json.loads(prev_model["model"]))
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _ju_lk_new AS SELECT * FROM "
-                f"{PROBABILISTIC_TABLE} WHERE unique_id NOT IN (SELECT unique_id FROM _ju_lk_old)"
-            )
+            # only the new records and the unchanged ones a blocking rule pairs with them
+            # are copied with their identifier component; the model counts its terms over
+            # every record no crowded key holds (a view), as a full build does
+            # with a reuse store, new and changed records are numbered after every kept one
+            since = store.max_uid if store is not None else None
+            if since is not None:
+                probabilistic_input(con, out="_ju_lk_new", where=f"o.unique_id > {int(since)}")
+            else:
+                probabilistic_input(
+                    con, out="_ju_lk_new", only="ANTI JOIN _ju_lk_old USING (unique_id)"
+                )
             # the unchanged records that some blocking rule pairs with a new one: scoring
             # against these finds every pair that scoring against everyone would
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _ju_lk_oldp AS SELECT * FROM "
-                f"{PROBABILISTIC_TABLE} WHERE unique_id IN (SELECT unique_id FROM _ju_lk_old) "
-                "AND unique_id IN "
-                f"({blocking_partners_sql(PROBABILISTIC_TABLE, '_ju_lk_new')})"
+            partners = blocking_partners_sql(INPUT_TABLE, "_ju_lk_new", components="_ju_lk_idc")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _ju_lk_partner AS {partners}")
+            probabilistic_input(
+                con,
+                out="_ju_lk_oldp",
+                only="SEMI JOIN _ju_lk_partner USING (unique_id)"
+                + (" SEMI JOIN _ju_lk_old USING (unique_id)" if since is None else ""),
+                where=f"o.unique_id <= {int(since)}" if since is not None else "",
             )
+            linker = lm.load_linker(engine, json.loads(prev_model["model"]), table=OPEN_VIEW)
             summary = lm.score_new(
                 engine,
                 linker,

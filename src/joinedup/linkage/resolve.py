@@ -19,7 +19,7 @@ from joinedup.config.model import LinkageConfig
 from joinedup.linkage.clusters import connected_components
 from joinedup.linkage.features import INPUT_TABLE
 
-__all__ = ["carry_over", "cluster_records", "nodes_full", "nodes_incremental"]
+__all__ = ["carry_over", "cluster_records", "nodes_full", "nodes_incremental", "whole_persons"]
 
 
 def nodes_full(con: duckdb.DuckDBPyConnection) -> None:
@@ -33,7 +33,8 @@ def nodes_full(con: duckdb.DuckDBPyConnection) -> None:
 def nodes_incremental(con: duckdb.DuckDBPyConnection) -> int:
     """Previous persons untouched by this build stay whole: each is one node.
 
-    A previous person is *reopened* (its records become nodes of their own again) when one
+    ``_ju_lk_closed(person_id, node)`` lists them (:func:`whole_persons` reads it). A
+    previous person is *reopened* (its records become nodes of their own again) when one
     of its records was removed or changed, or a review decision names one of its records.
     New and changed records are nodes of their own. Returns the number of open records.
     """
@@ -49,11 +50,15 @@ def nodes_incremental(con: duckdb.DuckDBPyConnection) -> int:
         "(SELECT unique_id_l FROM _ju_lk_dec UNION ALL SELECT unique_id_r FROM _ju_lk_dec)"
     )
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_closed AS SELECT person_id, "
+        "min(unique_id) AS node FROM _ju_lk_prevp ANTI JOIN _ju_lk_dirty USING (person_id) "
+        "GROUP BY 1"
+    )
+    con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_lk_node AS "
-        "WITH closed AS (SELECT q.unique_id, q.person_id FROM _ju_lk_prevp q "
-        "ANTI JOIN _ju_lk_dirty d USING (person_id)), "
-        "anchor AS (SELECT person_id, min(unique_id) AS node FROM closed GROUP BY 1) "
-        "SELECT c.unique_id, a.node, false AS open FROM closed c JOIN anchor a USING (person_id) "
+        "WITH closed AS (SELECT q.unique_id, a.node FROM _ju_lk_prevp q "
+        "JOIN _ju_lk_closed a USING (person_id)) "
+        "SELECT unique_id, node, false AS open FROM closed "
         f"UNION ALL SELECT i.unique_id, i.unique_id, true FROM {INPUT_TABLE} i "
         "ANTI JOIN closed c USING (unique_id)"
     )
@@ -211,3 +216,22 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> No
     )
     for t in ("_ju_lk_weak", "_ju_lk_attach", "_ju_lk_all", "_ju_lk_nodes", "_ju_lk_top"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def whole_persons(con: duckdb.DuckDBPyConnection) -> int:
+    """``_ju_lk_whole(label, node, person_id)``: clusters that are one kept previous
+    person and nothing else (no new, changed or reopened record joined them).
+
+    Such a person is as the previous release had it: the same records, links and flags,
+    and the same id (:func:`ids.assign_person_ids` and ``tables.write_tables`` copy
+    them). Returns how many. Needs :func:`nodes_incremental` and :func:`cluster_records`.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_lk_whole AS "
+        "WITH per AS (SELECT c.label, min(n.node) AS node, max(n.node) AS last, "
+        "bool_or(n.open) AS open FROM _ju_lk_cluster c JOIN _ju_lk_node n USING (unique_id) "
+        "GROUP BY c.label) "
+        "SELECT per.label, per.node, k.person_id FROM per "
+        "JOIN _ju_lk_closed k USING (node) WHERE NOT per.open AND per.node = per.last"
+    )
+    return int(con.execute("SELECT count(*) FROM _ju_lk_whole").fetchall()[0][0])

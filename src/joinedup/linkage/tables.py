@@ -24,14 +24,42 @@ def write_tables(
     changes: list[PersonChange],
     *,
     kept: bool = False,
+    whole: str | None = None,
 ) -> int:
+    """Write the release tables; return the number of persons.
+
+    ``kept``: an incremental build kept untouched previous persons whole (their own links
+    are copied from the previous release's ``link_pair``). ``whole`` names a table
+    ``(label, node, person_id)`` of clusters that are exactly one such person
+    (``resolve.whole_persons``): their ``record_person`` and ``person_flag`` rows are the
+    previous release's, copied; everything else is written afresh.
+    """
     rule_case = " ".join(
         f"WHEN list_contains(x.rules, '{name}') THEN '{name}'" for name, _ in IDENTIFIER_RULES
     )
     # a kept person's own links were copied, not scored again: their best probability is
     # the one the previous release recorded
+    clusters = "_ju_lk_cluster"
+    mine = ""  # the records written afresh: all, or those of clusters not copied whole
+    if whole is not None:
+        clusters = "_ju_lk_rest"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _ju_lk_rest AS SELECT * FROM _ju_lk_cluster "
+            f"ANTI JOIN {whole} USING (label)"
+        )
+        mine = " WHERE u IN (SELECT unique_id FROM _ju_lk_rest)"
+        con.execute(
+            "INSERT INTO record_person SELECT p.source, p.source_record_id, p.person_id, "
+            "p.match_probability, p.rule FROM _ju_prev.record_person p "
+            f"SEMI JOIN {whole} USING (person_id)"
+        )
+        con.execute(
+            "INSERT INTO person_flag SELECT f.person_id, f.flag, f.detail "
+            f"FROM _ju_prev.person_flag f SEMI JOIN {whole} USING (person_id)"
+        )
     kept_pr = (
         " UNION ALL SELECT n.unique_id, p.match_probability FROM _ju_lk_node n "
+        f"SEMI JOIN {clusters} USING (unique_id) "
         f"JOIN {INPUT_TABLE} i USING (unique_id) JOIN _ju_prev.record_person p "
         "USING (source, source_record_id) WHERE NOT n.open AND p.rule = 'probabilistic'"
         if kept
@@ -41,7 +69,7 @@ def write_tables(
         "INSERT INTO record_person "
         "WITH x AS (SELECT u, list(DISTINCT rule) AS rules FROM ("
         "SELECT unique_id_l AS u, rule FROM _ju_lk_exact "
-        "UNION ALL SELECT unique_id_r, rule FROM _ju_lk_exact) GROUP BY u), "
+        f"UNION ALL SELECT unique_id_r, rule FROM _ju_lk_exact){mine} GROUP BY u), "
         "dec AS (SELECT u FROM (SELECT unique_id_l AS u FROM _ju_lk_dec WHERE decision = 'match' "
         "UNION ALL SELECT unique_id_r FROM _ju_lk_dec WHERE decision = 'match')), "
         "pr AS (SELECT u, max(p) AS p FROM (SELECT unnest([e.unique_id_l, e.unique_id_r]) AS u, "
@@ -49,7 +77,7 @@ def write_tables(
         "JOIN _ju_lk_cluster a ON a.unique_id = e.unique_id_l "
         "JOIN _ju_lk_cluster b ON b.unique_id = e.unique_id_r WHERE a.label = b.label"
         f"{kept_pr}) GROUP BY u), "
-        "size AS (SELECT label, count(*) AS n FROM _ju_lk_cluster GROUP BY label) "
+        f"size AS (SELECT label, count(*) AS n FROM {clusters} GROUP BY label) "
         "SELECT i.source, i.source_record_id, p.person_id, "
         "CASE WHEN x.rules IS NOT NULL THEN 1.0 WHEN size.n = 1 THEN 1.0 "
         "ELSE coalesce(pr.p, 1.0) END, "
@@ -57,7 +85,7 @@ def write_tables(
         f"CASE {rule_case} WHEN x.rules IS NOT NULL THEN list_sort(x.rules)[1] "
         "WHEN i.unique_id IN (SELECT u FROM dec) THEN 'review_decision' "
         "WHEN size.n > 1 THEN 'probabilistic' ELSE 'singleton' END "
-        f"FROM {INPUT_TABLE} i JOIN _ju_lk_cluster c USING (unique_id) "
+        f"FROM {INPUT_TABLE} i JOIN {clusters} c USING (unique_id) "
         "JOIN size USING (label) JOIN _ju_lk_pid p USING (label) "
         "LEFT JOIN x ON x.u = i.unique_id LEFT JOIN pr ON pr.u = i.unique_id"
     )
@@ -89,9 +117,7 @@ def write_tables(
             "AND NOT EXISTS (SELECT 1 FROM _ju_lk_touch t WHERE t.source = p.source_r "
             "AND t.source_record_id = p.source_record_id_r)"
         )
-    flags = cluster_flags_sql(
-        "_ju_lk_cluster", INPUT_TABLE, max_records=config.flag_cluster_records
-    )
+    flags = cluster_flags_sql(clusters, INPUT_TABLE, max_records=config.flag_cluster_records)
     con.execute(
         f"INSERT INTO person_flag SELECT p.person_id, f.flag, f.detail FROM ({flags}) f "
         "JOIN _ju_lk_pid p USING (label)"
