@@ -90,29 +90,34 @@ def _band_case(age: str) -> str:
     return f"(CASE {arms} WHEN {age} >= 25 THEN '25+' ELSE 'Not known' END)"
 
 
+def _age_sql(dob: str) -> str:
+    """Age in whole years at the latest record date (today when no record has a date)."""
+    ref = "(SELECT coalesce(max(record_date), current_date) FROM record)"
+    return (
+        f"(year({ref}) - year({dob}) - CASE WHEN strftime({ref}, '%m%d') < "
+        f"strftime({dob}, '%m%d') THEN 1 ELSE 0 END)"
+    )
+
+
+_MODES = (
+    "mode(ethnicity ORDER BY ethnicity) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity, "
+    "mode(sex ORDER BY sex) FILTER (WHERE sex IN ('F', 'M')) AS sex, "
+    "mode(dob ORDER BY dob) FILTER (WHERE dob IS NOT NULL) AS dob"
+)
+
+
 def _groups_sql(people: str) -> str:
     """``(source, source_record_id, person_id, ethnic_group, sex, age_band)`` for every
     record of ``people(source, source_record_id, person_id)``, by its person's mode."""
-    ref = "(SELECT coalesce(max(record_date), current_date) FROM record)"
-    age = (
-        f"(year({ref}) - year(m.dob) - CASE WHEN strftime({ref}, '%m%d') < "
-        "strftime(m.dob, '%m%d') THEN 1 ELSE 0 END)"
-    )
     return f"""
     WITH x AS (
       SELECT p.source, p.source_record_id, p.person_id, i.ethnicity, i.sex, i.dob
       FROM {people} p JOIN identity i USING (source, source_record_id)
-    ), m AS (
-      SELECT person_id,
-        mode(ethnicity ORDER BY ethnicity) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
-        mode(sex ORDER BY sex) FILTER (WHERE sex IN ('F', 'M')) AS sex,
-        mode(dob ORDER BY dob) FILTER (WHERE dob IS NOT NULL) AS dob
-      FROM x GROUP BY person_id
-    )
+    ), m AS (SELECT person_id, {_MODES} FROM x GROUP BY person_id)
     SELECT x.source, x.source_record_id, x.person_id,
       {_ethnic_case("m.ethnicity")} AS ethnic_group,
       coalesce(m.sex, 'Not known') AS sex,
-      {_band_case(age)} AS age_band
+      {_band_case(_age_sql("m.dob"))} AS age_band
     FROM x JOIN m USING (person_id)
     """
 
@@ -157,16 +162,27 @@ def indicator_figures(
     con: duckdb.DuckDBPyConnection, *, predicted: str = "record_person"
 ) -> list[FairnessFigure]:
     """The truth-free indicators (:data:`INDICATORS`) by group of the person as linked."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ju_fair_p AS {_groups_sql(predicted)}")
+    # each record's person and identifying fields, read once
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_fair_x AS SELECT p.person_id, i.ethnicity, i.sex, "
+        f"i.dob, i.forename, i.surname FROM {predicted} p "
+        "JOIN identity i USING (source, source_record_id)"
+    )
+    # each person's groups (by the mode of their records) and number of records
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ju_fair_p AS WITH m AS (SELECT person_id, "
+        f"{_MODES}, count(*) AS n FROM _ju_fair_x GROUP BY person_id) "
+        f"SELECT person_id, {_ethnic_case('m.ethnicity')} AS ethnic_group, "
+        f"coalesce(m.sex, 'Not known') AS sex, {_band_case(_age_sql('m.dob'))} AS age_band, "
+        "n FROM m"
+    )
     # persons who share date of birth and forename (or surname) with another person
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ju_fair_s AS "
-        "WITH k AS (SELECT p.person_id, i.dob, 'f:' || i.forename AS key FROM _ju_fair_p p "
-        "JOIN identity i USING (source, source_record_id) "
-        "WHERE i.dob IS NOT NULL AND i.forename IS NOT NULL "
-        "UNION SELECT p.person_id, i.dob, 's:' || i.surname FROM _ju_fair_p p "
-        "JOIN identity i USING (source, source_record_id) "
-        "WHERE i.dob IS NOT NULL AND i.surname IS NOT NULL), "
+        "WITH k AS (SELECT person_id, dob, 'f:' || forename AS key FROM _ju_fair_x "
+        "WHERE dob IS NOT NULL AND forename IS NOT NULL "
+        "UNION SELECT person_id, dob, 's:' || surname FROM _ju_fair_x "
+        "WHERE dob IS NOT NULL AND surname IS NOT NULL), "
         "shared AS (SELECT dob, key FROM k GROUP BY ALL HAVING count(DISTINCT person_id) > 1) "
         "SELECT DISTINCT person_id FROM k JOIN shared USING (dob, key)"
     )
@@ -176,12 +192,12 @@ def indicator_figures(
             "AND database_name = current_database()"
         ).fetchall()[0][0]
     )
+    # persons with a record in a pair waiting for review
     review = (
-        "SELECT p.person_id FROM link_pair l JOIN _ju_fair_p p "
-        "ON p.source = l.source_l AND p.source_record_id = l.source_record_id_l "
-        "WHERE l.status = 'review' UNION SELECT p.person_id FROM link_pair l "
-        "JOIN _ju_fair_p p ON p.source = l.source_r AND p.source_record_id = l.source_record_id_r "
-        "WHERE l.status = 'review'"
+        "WITH r AS (SELECT source_l AS source, source_record_id_l AS source_record_id "
+        "FROM link_pair WHERE status = 'review' UNION SELECT source_r, source_record_id_r "
+        f"FROM link_pair WHERE status = 'review') SELECT DISTINCT p.person_id FROM {predicted} p "
+        "SEMI JOIN r USING (source, source_record_id)"
         if has_pairs
         else "SELECT NULL::VARCHAR AS person_id WHERE false"
     )
@@ -191,8 +207,7 @@ def indicator_figures(
         for dim in DIMENSIONS:
             rows = con.execute(
                 f"""
-                WITH per AS (SELECT person_id, any_value({dim}) AS g, count(*) AS n
-                             FROM _ju_fair_p GROUP BY person_id)
+                WITH per AS (SELECT person_id, {dim} AS g, n FROM _ju_fair_p)
                 SELECT g, count(*) AS persons,
                   avg(CASE WHEN n = 1 THEN 1.0 ELSE 0.0 END),
                   avg(CASE WHEN s.person_id IS NOT NULL THEN 1.0 ELSE 0.0 END),
@@ -205,7 +220,7 @@ def indicator_figures(
                 for (metric, _), value in zip(INDICATORS, values, strict=True):
                     out.append(FairnessFigure(dim, str(g), metric, float(value), int(persons)))
     finally:
-        for t in ("_ju_fair_p", "_ju_fair_s", "_ju_fair_r"):
+        for t in ("_ju_fair_x", "_ju_fair_p", "_ju_fair_s", "_ju_fair_r"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 
