@@ -17,6 +17,7 @@ import duckdb
 from joinedup.linkage.names import name_features
 
 __all__ = [
+    "COMPONENTS_TABLE",
     "COMPONENT_SQL",
     "CROWDED_BLOCK",
     "EXACT_TABLE",
@@ -296,17 +297,12 @@ def probabilistic_input(
     where: str = "",
 ) -> None:
     """``out`` (``_ju_lk_prob``): the records of the input that no crowded key holds
-    (:func:`crowded_input` first), with each one's identifier component (``_ju_lk_idc``
-    from :func:`identifier_components`, made here when missing).
+    (:func:`crowded_input` first), with each one's identifier component
+    (:func:`identifier_components` first).
 
     ``only`` is joins (``SEMI JOIN t USING (unique_id)``, ``ANTI JOIN ...``) that narrow
     the records further, and ``where`` a condition on them: an incremental build copies
     only the new records and the unchanged ones a blocking rule pairs with them."""
-    if not con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
-        [_COMPONENTS],
-    ).fetchall()[0][0]:
-        identifier_components(con)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "
         f"SELECT o.*, {COMPONENT_SQL} AS id_component FROM {INPUT_TABLE} o {only} "
@@ -324,7 +320,9 @@ def drop_open_input(con: duckdb.DuckDBPyConnection) -> None:
 
 #: The build's links on trusted identifiers (``linkage.exact.exact_edges_sql``).
 EXACT_TABLE = "_ju_lk_exact"
-_COMPONENTS = "_ju_lk_idc"
+#: ``(unique_id, label)`` of the records identifier links touch (:func:`identifier_components`).
+COMPONENTS_TABLE = "_ju_lk_idc"
+_COMPONENTS = COMPONENTS_TABLE
 #: A record's identifier component, on ``_ju_lk_idc c`` left-joined to a record ``o``.
 COMPONENT_SQL = "coalesce(c.label, o.unique_id)"
 

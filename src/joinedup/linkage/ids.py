@@ -72,13 +72,16 @@ def assign_person_ids(
             f"JOIN {inp} i USING (unique_id) "
             f"JOIN {previous} p USING (source, source_record_id) GROUP BY 1, 2"
         ).fetchall()
-        prev_sizes = dict(
-            con.execute(
-                f"SELECT person_id, count(*) FROM {previous} "
-                f"{'ANTI JOIN ' + whole + ' USING (person_id)' if whole else ''} GROUP BY 1"
-            ).fetchall()
+        # every earlier person (their ids are taken) and, outside ``whole``, their size
+        kept_whole = (
+            f"p.person_id IN (SELECT person_id FROM {whole})" if whole is not None else "false"
         )
-        taken = {r[0] for r in con.execute(f"SELECT DISTINCT person_id FROM {previous}").fetchall()}
+        for pid, size, is_whole in con.execute(
+            f"SELECT p.person_id, count(*), {kept_whole} FROM {previous} p GROUP BY 1"
+        ).fetchall():
+            taken.add(pid)
+            if not is_whole:
+                prev_sizes[pid] = int(size)
     # each previous person claims the cluster holding most of its records
     best: dict[str, tuple[int, int]] = {}
     in_label: dict[int, list[tuple[int, str]]] = defaultdict(list)

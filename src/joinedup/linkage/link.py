@@ -34,12 +34,14 @@ from joinedup.config.model import LinkageConfig, PartnershipConfig
 from joinedup.linkage.encoded_link import encoded_pairs
 from joinedup.linkage.exact import exact_edges_sql
 from joinedup.linkage.features import (
+    COMPONENTS_TABLE,
     INPUT_TABLE,
     OPEN_VIEW,
     PROBABILISTIC_TABLE,
     crowded_input,
     drop_open_input,
     fingerprint_sql,
+    identifier_components,
     prepare_input,
     probabilistic_input,
 )
@@ -448,6 +450,7 @@ def _score(
     rows: list[ReportRow] = []
     out: dict[str, str] = {}
     try:
+        identifier_components(con)
         if mode == "full":
             probabilistic_input(con)
         if mode == "full" and reuse_model:
@@ -479,7 +482,7 @@ def _score(
                 )
             # the unchanged records that some blocking rule pairs with a new one: scoring
             # against these finds every pair that scoring against everyone would
-            partners = blocking_partners_sql(INPUT_TABLE, "_ju_lk_new", components="_ju_lk_idc")
+            partners = blocking_partners_sql(INPUT_TABLE, "_ju_lk_new", components=COMPONENTS_TABLE)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _ju_lk_partner AS {partners}")
             probabilistic_input(
                 con,
